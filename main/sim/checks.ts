@@ -1,0 +1,85 @@
+// The kernel's modeled checks. Each records an event and, where the kernel would, changes the
+// outcome; none throws (STYLE.md section 0, "Three kinds of check"). Each returns its condition
+// so that it can sit in an `if`, as the kernel's macros do.
+import type { SimContext } from './sim_context.ts';
+import { MMU_LOCK_READ, MMU_LOCK_WRITE, type SimThread } from './sim_thread.ts';
+
+function record(ctx: SimContext, t: SimThread, kind: string, site: string, reason: string): number {
+  const seq = ctx.events.instant(t.id, 'check', kind, -1, 0, 'none', null, null, site, reason);
+  ctx.noteDetection(seq);
+  return seq;
+}
+
+/** KVM_BUG_ON(cond, kvm): marks the VM bugged (dead) and returns cond. */
+export function KVM_BUG_ON(ctx: SimContext, t: SimThread, cond: boolean, site: string, reason: string): boolean {
+  if (!cond) return false;
+  const seq = record(ctx, t, 'KVM_BUG_ON', site, reason);
+  ctx.metrics.bugs.push({ kind: 'KVM_BUG_ON', site, reason, seq, step: ctx.events.step });
+  ctx.vmBugged = true;
+  return true;
+}
+
+/**
+ * TDX_BUG_ON(err, fn, kvm) and TDX_BUG_ON_2(err, fn, entry, level_state, kvm): a SEAMCALL
+ * failed in a way KVM never expects; KVM prints it and bugs the VM. `detail` carries the
+ * SEAMCALL's arguments and outputs.
+ */
+export function TDX_BUG_ON(ctx: SimContext, t: SimThread, cond: boolean, fn: string, detail: string): boolean {
+  if (!cond) return false;
+  const seq = record(ctx, t, 'TDX_BUG_ON', fn, detail);
+  ctx.metrics.bugs.push({ kind: 'TDX_BUG_ON', site: fn, reason: detail, seq, step: ctx.events.step });
+  ctx.vmBugged = true;
+  return true;
+}
+
+/** WARN_ON_ONCE(cond): records the first hit per site; later hits are counted only. */
+export function WARN_ON_ONCE(ctx: SimContext, t: SimThread, cond: boolean, site: string, reason = ''): boolean {
+  if (!cond) return false;
+  ctx.metrics.warns[site] = (ctx.metrics.warns[site] ?? 0) + 1;
+  if (!ctx.warnedOnce.has(site)) {
+    ctx.warnedOnce.add(site);
+    record(ctx, t, 'WARN', site, reason);
+  }
+  return true;
+}
+
+/** WARN_ON(cond): records every hit. */
+export function WARN_ON(ctx: SimContext, t: SimThread, cond: boolean, site: string, reason = ''): boolean {
+  if (!cond) return false;
+  ctx.metrics.warns[site] = (ctx.metrics.warns[site] ?? 0) + 1;
+  record(ctx, t, 'WARN', site, reason);
+  return true;
+}
+
+/** BUG(): the host crashes; the engine ends the run as `host-bug` before the next step. */
+export function BUG(ctx: SimContext, t: SimThread, site: string, reason: string): void {
+  const seq = record(ctx, t, 'BUG', site, reason);
+  ctx.metrics.bugs.push({ kind: 'BUG', site, reason, seq, step: ctx.events.step });
+  if (ctx.hostBug === null) ctx.hostBug = { site, reason };
+}
+
+/**
+ * lockdep_assert_held_read(&kvm->mmu_lock). A failure is a lockdep splat, i.e. a WARN with the
+ * site. Like kvm_lockdep_assert_mmu_lock_held it returns true so it can sit in a condition.
+ */
+export function lockdep_assert_held_read(ctx: SimContext, t: SimThread, site: string): true {
+  WARN_ON_ONCE(ctx, t, t.mmuLock !== MMU_LOCK_READ, `lockdep:${site}`, 'mmu_lock not held for read');
+  return true;
+}
+
+/** lockdep_assert_held_write(&kvm->mmu_lock); see lockdep_assert_held_read. */
+export function lockdep_assert_held_write(ctx: SimContext, t: SimThread, site: string): true {
+  WARN_ON_ONCE(ctx, t, t.mmuLock !== MMU_LOCK_WRITE, `lockdep:${site}`, 'mmu_lock not held for write');
+  return true;
+}
+
+/** lockdep_assert_held(&kvm->mmu_lock): held in either mode. */
+export function lockdep_assert_held(ctx: SimContext, t: SimThread, site: string): true {
+  WARN_ON_ONCE(ctx, t, t.mmuLock !== MMU_LOCK_READ && t.mmuLock !== MMU_LOCK_WRITE, `lockdep:${site}`, 'mmu_lock not held');
+  return true;
+}
+
+/** assert() for bugs in our own code: throws, so a test fails. Never for modeled checks. */
+export function assert(cond: boolean, message = 'assertion failed'): asserts cond {
+  if (!cond) throw new Error(message);
+}
