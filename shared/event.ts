@@ -53,6 +53,8 @@ export interface SimEvent {
  * Strings (names, statuses, details) are interned per run: `stringsStart` is the id of the
  * first entry of `strings`, which lists only strings first seen in this chunk. Id 0 is ''.
  * `endPatches` closes spans whose start was in an earlier chunk: pairs [seq, end].
+ * `statusPatches` sets the status and detail such a span got when it closed: triples
+ * [seq, statusId, detailId] (id 0 = leave as it is).
  * Null old/new are NaN.
  */
 export interface EventChunk {
@@ -75,6 +77,7 @@ export interface EventChunk {
   stringsStart: number;
   strings: string[];
   endPatches: number[];
+  statusPatches: number[];
 }
 
 /** Reads event i of a chunk back into object form, given the run's whole string table. */

@@ -40,6 +40,7 @@ function newChunk(seqStart: number, size: number, stringsStart: number): EventCh
     stringsStart,
     strings: [],
     endPatches: [],
+    statusPatches: [],
   };
 }
 
@@ -49,6 +50,11 @@ export class EventSink {
   step = 0;
   /** Total events emitted. */
   count = 0;
+  /**
+   * Told of every event that writes a page-table entry (tree != 'none'), right after it is
+   * emitted: the invariant checker's feed of entries to re-check.
+   */
+  onTreeWrite: ((tree: number, gfn: number, level: number, seq: number) => void) | null = null;
   /** The whole string table of the run; id 0 is ''. */
   readonly strings: string[] = [''];
   readonly #stringIds = new Map<string, number>([['', 0]]);
@@ -93,8 +99,8 @@ export class EventSink {
     return seq;
   }
 
-  /** Closes the innermost open span of `thread`, optionally setting its status. */
-  end(thread: number, status = ''): void {
+  /** Closes the innermost open span of `thread`, optionally setting its status and detail. */
+  end(thread: number, status = '', detail = ''): void {
     const stack = this.#stack(thread);
     const seq = stack.pop();
     if (seq === undefined) throw new Error(`EventSink.end: thread ${thread} has no open span`);
@@ -103,10 +109,14 @@ export class EventSink {
     if (seq >= c.seqStart) {
       c.end[seq - c.seqStart] = last;
       if (status !== '') c.status[seq - c.seqStart] = this.intern(status);
+      if (detail !== '') c.detail[seq - c.seqStart] = this.intern(detail);
     } else {
+      // The span's row left in an earlier chunk: the recorder patches it.
       c.endPatches.push(seq, last);
+      if (status !== '' || detail !== '') c.statusPatches.push(seq, status === '' ? 0 : this.intern(status), detail === '' ? 0 : this.intern(detail));
     }
     if (status !== '') this.#mix(this.intern(status) ^ 0x7f4a7c15);
+    if (detail !== '') this.#mix(this.intern(detail) ^ 0x2545f491);
   }
 
   /** Closes every open span of `thread` (an aborted operation). */
@@ -132,7 +142,9 @@ export class EventSink {
     status = '',
     detail = '',
   ): number {
-    const seq = this.#emit(thread, LAYER_ID[layer], name, gfn, level, TREE_ID[tree], old ?? NaN, nw ?? NaN, status, detail, 0);
+    const treeId = TREE_ID[tree];
+    const seq = this.#emit(thread, LAYER_ID[layer], name, gfn, level, treeId, old ?? NaN, nw ?? NaN, status, detail, 0);
+    if (treeId !== 0 && this.onTreeWrite !== null) this.onTreeWrite(treeId, gfn, level, seq);
     return seq;
   }
 
@@ -152,12 +164,21 @@ export class EventSink {
     const out: SimEvent[] = [];
     const chunks = [...this.#kept, this.#chunk];
     const patches = new Map<number, number>();
-    for (const c of chunks) for (let i = 0; i < c.endPatches.length; i += 2) patches.set(c.endPatches[i], c.endPatches[i + 1]);
+    const statusPatches = new Map<number, [number, number]>();
+    for (const c of chunks) {
+      for (let i = 0; i < c.endPatches.length; i += 2) patches.set(c.endPatches[i], c.endPatches[i + 1]);
+      for (let i = 0; i < c.statusPatches.length; i += 3) statusPatches.set(c.statusPatches[i], [c.statusPatches[i + 1], c.statusPatches[i + 2]]);
+    }
     for (const c of chunks) {
       for (let i = 0; i < c.count; i++) {
         const e = chunk_event(c, i, this.strings);
         const patched = patches.get(e.seq);
         if (patched !== undefined) e.end = patched;
+        const sp = statusPatches.get(e.seq);
+        if (sp !== undefined) {
+          if (sp[0] !== 0) e.status = this.strings[sp[0]];
+          if (sp[1] !== 0) e.detail = this.strings[sp[1]];
+        }
         out.push(e);
       }
     }

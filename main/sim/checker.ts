@@ -1,0 +1,122 @@
+// The invariant checker (PRODUCT.md section 2): runs after every step, incrementally. Entries
+// written since the last check are re-checked once no thread is inside a kernel function (every
+// thread at most inside its operation's span), because mid-update the two trees legitimately
+// differ: a frozen mirror SPTE while the SEAMCALL runs, a written SPTE before its hook.
+//
+// A divergence is a finding, recorded as a `check` event and counted, never an assert
+// (STYLE.md 1.4). Its step is the step of the write that caused it, so that detection latency
+// (first divergence to the first KVM_BUG_ON/WARN/BUG) is measured from the moment it happened.
+import { SEPT_STATE_FREE, SEPT_STATE_MAPPED, SEPT_STATE_NAMES, SEPT_STATE_NL_MAPPED, SEPT_STATE_PENDING } from '../../shared/sept.ts';
+import {
+  FROZEN_SPTE, VMX_EPT_ACCESS_BIT, VMX_EPT_RWX_MASK, is_frozen_spte, is_last_spte, is_shadow_present_pte, spte_to_pfn,
+} from '../../shared/spte.ts';
+import { TREE_ID } from '../../shared/event.ts';
+import type { U64 } from '../../shared/u64.ts';
+import { PAGE_EXTERNAL_SPT } from './host_memory.ts';
+import { pamt_walk, PT_NDA } from './tdx/pamt.ts';
+import { sept_lookup } from './tdx/sept_walk.ts';
+import type { SimVm } from './sim_vm.ts';
+
+/** Written entry -> the step and seq of its latest write not yet checked. */
+interface Dirty {
+  gfn: number;
+  level: number;
+  step: number;
+  seq: number;
+}
+
+export class InvariantChecker {
+  readonly #vm: SimVm;
+  readonly #dirty = new Map<number, Dirty>();
+  /** The thread whose step is running: findings are attributed to it. */
+  currentThread = 0;
+
+  constructor(vm: SimVm) {
+    this.#vm = vm;
+  }
+
+  /** EventSink.onTreeWrite: remember a mirror or S-EPT entry to re-check. */
+  noteWrite(tree: number, gfn: number, level: number, seq: number): void {
+    if (tree === TREE_ID.direct) return; // the shared EPT has no external counterpart
+    const key = gfn * 8 + level;
+    this.#dirty.set(key, { gfn, level, step: this.#vm.ctx.events.step, seq });
+  }
+
+  /** After a step: check the written entries if no thread is mid-update. */
+  afterStep(): void {
+    if (this.#dirty.size === 0 || !this.#quiescent()) return;
+    for (const d of this.#dirty.values()) this.check_entry(d);
+    this.#dirty.clear();
+  }
+
+  #quiescent(): boolean {
+    const events = this.#vm.ctx.events;
+    for (const t of this.#vm.threads) if (events.depth(t.id) > 1) return false;
+    return true;
+  }
+
+  /**
+   * Mirror and S-EPT agree on one entry: a present mirror leaf is a MAPPED or PENDING S-EPT leaf
+   * with the same PFN at the same level, and full RWX and accessed as every TDX private leaf is
+   * (so a change KVM made behind TDX's back shows); a mirror non-leaf is NL_MAPPED; a
+   * non-present mirror SPTE has a FREE (or no) S-EPT entry. Nothing rests frozen. Once the HKID
+   * is released the S-EPT no longer matters: the TD is being torn down page by page.
+   */
+  check_entry(d: Dirty): void {
+    const { mmu, td, kt } = this.#vm;
+    if (!kt.is_hkid_assigned()) return;
+    const m = mmu.readSpte('mirror', d.gfn, d.level);
+    const s = sept_lookup(td, d.gfn, d.level);
+    const sState = s === null ? SEPT_STATE_FREE : s.state;
+    if (m !== null && is_frozen_spte(m)) {
+      this.#finding(d, 'frozen', m, s?.value ?? null, 'mirror SPTE left FROZEN_SPTE with no update in flight');
+      return;
+    }
+    if (m !== null && is_shadow_present_pte(m) && is_last_spte(m, d.level)) {
+      if (sState !== SEPT_STATE_MAPPED && sState !== SEPT_STATE_PENDING) {
+        this.#finding(d, 'leaf-missing', m, s?.value ?? null, `mirror leaf present, S-EPT ${SEPT_STATE_NAMES[sState]}`);
+      } else if (s !== null && s.pfn !== spte_to_pfn(m)) {
+        this.#finding(d, 'pfn', m, s.value, `mirror pfn 0x${spte_to_pfn(m).toString(16)}, S-EPT pfn 0x${s.pfn.toString(16)}`);
+      } else if ((m & VMX_EPT_RWX_MASK) !== VMX_EPT_RWX_MASK || (m & VMX_EPT_ACCESS_BIT) === 0) {
+        this.#finding(d, 'attributes', m, s?.value ?? null, 'mirror leaf lost RWX/accessed bits the S-EPT mapping still grants');
+      }
+    } else if (m !== null && is_shadow_present_pte(m)) {
+      if (sState !== SEPT_STATE_NL_MAPPED) this.#finding(d, 'table-missing', m, s?.value ?? null, `mirror table present, S-EPT ${SEPT_STATE_NAMES[sState]}`);
+    } else if (sState !== SEPT_STATE_FREE) {
+      this.#finding(d, 'stale-external', m, s?.value ?? null, `mirror not present, S-EPT still ${SEPT_STATE_NAMES[sState]}`);
+    }
+  }
+
+  /** A host page given back (gmem truncation, a freed table): the TD must not still own it. */
+  onHostFree(pfn: number): void {
+    const e = pamt_walk(this.#vm.td.pamt, pfn);
+    if (e === null || e.entry.pt === PT_NDA) return;
+    this.#finding({ gfn: -1, level: 0, step: this.#vm.ctx.events.step, seq: this.#vm.ctx.events.count }, 'page-owned', null, null, `pfn 0x${pfn.toString(16)} returned to the host while the TD owns it`);
+  }
+
+  /** End of run: nothing frozen anywhere; after a teardown, no S-EPT page leaked. */
+  finish(tornDown: boolean): void {
+    this.afterStep();
+    const { mmu, host, ctx } = this.#vm;
+    const at = { gfn: -1, level: 0, step: ctx.events.step, seq: ctx.events.count };
+    for (const tree of ['mirror', 'direct'] as const) {
+      for (const sp of mmu.liveTables(tree)) {
+        for (let i = 0; i < 512; i++) if (sp.spt[i] === FROZEN_SPTE) this.#finding({ ...at, gfn: sp.gfn, level: sp.role.level }, 'frozen', FROZEN_SPTE, null, `${tree} SPTE ${i} of table gfn 0x${sp.gfn.toString(16)} still FROZEN_SPTE at the end`);
+      }
+    }
+    if (tornDown && host.inUse[PAGE_EXTERNAL_SPT] > 0) {
+      this.#finding(at, 'sept-leaked', null, null, `${host.inUse[PAGE_EXTERNAL_SPT]} S-EPT page(s) never returned to the host after teardown`);
+    }
+  }
+
+  #finding(d: Dirty, kind: string, mirror: U64 | null, sept: U64 | null, detail: string): void {
+    const ctx = this.#vm.ctx;
+    const m = ctx.metrics;
+    m.divergences++;
+    if (m.firstDivergenceSeq < 0) {
+      m.firstDivergenceSeq = d.seq;
+      m.firstDivergenceStep = d.step;
+    }
+    ctx.events.instant(this.currentThread, 'check', 'divergence', d.gfn, d.level, 'none', mirror, sept, kind, detail);
+  }
+}

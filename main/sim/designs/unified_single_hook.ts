@@ -1,0 +1,41 @@
+// Design `unified-single-hook`: a strawman. Like `unified`, but without the dedicated hook for
+// freeing a page table: a pruned non-leaf SPTE also goes through set_external_spte(old, new),
+// at the moment its parent SPTE changes, before handle_removed_pt() reaps the children. This is
+// the option the seed rejects: the TDX module requires every leaf of an S-EPT page removed
+// before the page itself (TDH.MEM.SEPT.REMOVE needs all 512 entries FREE), while KVM prunes the
+// parent first ([SC]). At teardown it happens to work (RECLAIM ignores S-EPT state); while the
+// TD runs, the module refuses with TDX_EPT_PAGE_NOT_FREE.
+import type { UnifiedExternalOps } from '../mmu/external_ops.ts';
+import type { Design } from './design.ts';
+import type { KvmTdx } from './kvm_tdx.ts';
+import { tdx_sept_set_private_spte } from './tdx_glue_kx.ts';
+
+export const unifiedSingleHookDesign: Design = {
+  id: 'unified-single-hook',
+  title: 'Strawman: one callback for everything, table removal included',
+  summary:
+    'Every mirror change, including pruning a page table, goes through set_external_spte(gfn, old, new, level); ' +
+    'there is no free_external_spt. The table removal reaches TDX when the parent SPTE is cleared, before its ' +
+    'children are removed, which the TDX module forbids while the TD runs. Shows why [SC] keeps a dedicated hook.',
+  sources: ['[SC] "removal of a non-leaf S-EPT page ... worth keeping separate"', 'kernel-mmu.md H20'],
+  surface: {
+    hooks: ['set_external_spte'],
+    mmuCallSites: ['handle_changed_spte: set_external_spte (also for a pruned table, before its children)'],
+    tdxChecks: [
+      'set: lockdep_assert_held',
+      'set: KVM_BUG_ON(!is_shadow_present_pte(new)) when old is not present',
+      'split: KVM_BUG_ON(level != PG_LEVEL_2M || leaf-to-leaf)',
+      'map: tdx_spte_to_sept_pt() level/gfn checks',
+      'remove: lockdep_assert_held_write',
+      'remove: KVM_BUG_ON(!is_hkid_assigned)',
+    ],
+  },
+  supportsPrivateHugePages: true,
+  makeOps(kt: KvmTdx): UnifiedExternalOps {
+    return {
+      kind: 'unified',
+      set_external_spte: (t, gfn, old, nw, level) => tdx_sept_set_private_spte(kt, t, gfn, old, nw, level, { nonleafRemoval: true }),
+      nonleafRemovalViaSetExternal: true,
+    };
+  },
+};

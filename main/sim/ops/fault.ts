@@ -1,0 +1,59 @@
+// Guest faults: an EPT violation on a private or shared GFN, handled as TDX does in
+// tdx_handle_ept_violation() -> __vmx_handle_ept_violation() -> kvm_mmu_page_fault() ->
+// kvm_tdp_page_fault(). Private faults are retried locally on RET_PF_RETRY (contention,
+// a frozen SPTE, -EBUSY from AUG/SEPT.ADD) rather than re-entering the guest, so as not to
+// trip the TDX module's zero-step mitigation ([M16], [KX]).
+import { PG_LEVEL_2M, PG_LEVEL_4K } from '../../../shared/spte.ts';
+import { SPIN, type Proc } from '../proc.ts';
+import type { SimThread } from '../sim_thread.ts';
+import { RET_PF_NAMES, RET_PF_RETRY, kvm_tdp_page_fault, newPageFault } from '../mmu/tdp_mmu_map.ts';
+import type { SimVm } from '../sim_vm.ts';
+
+/**
+ * One fault on `gfn`, retried locally while RET_PF_RETRY. Returns the RET_PF_* name, or the
+ * reason the fault never reached the MMU (no memslot; the attribute differs from the access,
+ * which KVM reports to userspace as KVM_EXIT_MEMORY_FAULT; the VM is dead).
+ */
+export function* tdx_handle_ept_violation(vm: SimVm, t: SimThread, gfn: number, level: number, wantPrivate: boolean): Proc<string> {
+  const slot = vm.memory.slotOf(gfn);
+  if (slot === null) return 'no-memslot';
+  if (vm.memory.isPrivate(slot, gfn) !== wantPrivate) return 'KVM_EXIT_MEMORY_FAULT';
+  const pfn = vm.memory.pfnOf(slot, gfn, wantPrivate);
+  // The mapping level: the fault asks for 2M only where huge private pages are allowed.
+  const hugeOk = !wantPrivate || (vm.scenario.vm.privateHugePages && vm.design.supportsPrivateHugePages);
+  const maxLevel = level === PG_LEVEL_2M && hugeOk ? PG_LEVEL_2M : PG_LEVEL_4K;
+  for (let retries = 0; ; retries++) {
+    if (vm.ctx.vmBugged) return 'vm-dead';
+    if (slot.deleted) return 'memslot-invalid';
+    const r = yield* kvm_tdp_page_fault(vm.mmu, t, newPageFault(gfn, wantPrivate, pfn, maxLevel));
+    if (r !== RET_PF_RETRY) return RET_PF_NAMES[r];
+    vm.ctx.metrics.retries++;
+    if (retries >= vm.limits.faultRetriesMax) {
+      vm.livelock ??= `${t.name}: fault on gfn 0x${gfn.toString(16)} retried ${retries} times (faultRetriesMax)`;
+      return 'RET_PF_RETRY';
+    }
+    // A refault that made no progress: counts toward the scheduler's stall budget.
+    yield SPIN;
+  }
+}
+
+/** `fault-range`: one EPT violation per page (or per 2M page), in GFN order. */
+export function* op_fault_range(vm: SimVm, t: SimThread, gfn: number, pages: number, level: number, wantPrivate: boolean): Proc<string> {
+  const stride = level === PG_LEVEL_2M ? 512 : 1;
+  let last = 'RET_PF_FIXED';
+  for (let g = gfn; g < gfn + pages; g += stride) {
+    last = yield* tdx_handle_ept_violation(vm, t, g, level, wantPrivate);
+    if (vm.ctx.vmBugged || vm.ctx.hostBug !== null || vm.livelock !== null) return last;
+  }
+  return last;
+}
+
+/**
+ * `populate`: KVM_TDX_INIT_MEM_REGION. Before finalize each page is mapped through the fault
+ * path (kvm_tdp_map_page under the read lock), and the hook ADDs it to the TD image
+ * (TDH.MEM.PAGE.ADD inside the hook since kvm-x86 6b5b71ffabf9). Refused once runnable.
+ */
+export function* op_populate(vm: SimVm, t: SimThread, gfn: number, pages: number): Proc<string> {
+  if (vm.kt.state === 'runnable') return '-EINVAL';
+  return yield* op_fault_range(vm, t, gfn, pages, PG_LEVEL_4K, true);
+}

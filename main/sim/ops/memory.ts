@@ -1,0 +1,81 @@
+// Host operations on guest memory: KVM_SET_MEMORY_ATTRIBUTES (private <-> shared conversion),
+// guest_memfd punch hole, memslot deletion and re-creation (kernel-mmu.md 3.8).
+// All zap under mmu_lock held for write. With private huge pages the range is first split so
+// that only the converted pages lose their mapping ([V3] kvm_split_cross_boundary_leafs, H8):
+// zapping a whole 2M private leaf would throw away the guest's ACCEPT state for 512 pages.
+import { SHADOW_NONPRESENT_VALUE } from '../../../shared/spte.ts';
+import type { Proc } from '../proc.ts';
+import type { SimThread } from '../sim_thread.ts';
+import { write_lock, write_unlock } from '../mmu_lock.ts';
+import { KVM_FILTER_PRIVATE, KVM_FILTER_SHARED } from '../mmu/kvm_mmu.ts';
+import { kvm_split_cross_boundary_leafs, type GfnRange } from '../mmu/tdp_mmu_split.ts';
+import { kvm_mmu_zap_memslot_leafs, kvm_tdp_mmu_unmap_gfn_range } from '../mmu/tdp_mmu_zap.ts';
+import type { SimVm } from '../sim_vm.ts';
+
+void SHADOW_NONPRESENT_VALUE;
+
+/**
+ * kvm_unmap_gfn_range() for an attribute change or a guest_memfd invalidation, under the write
+ * lock: split cross-boundary private leaves first when huge pages are on, then zap leaves in
+ * the roots the filter selects.
+ */
+export function* unmapRange(vm: SimVm, t: SimThread, range: GfnRange): Proc<void> {
+  yield* write_lock(vm.ctx, vm.mmu.mmu_lock, t);
+  if ((range.attr_filter & KVM_FILTER_PRIVATE) !== 0 && vm.scenario.vm.privateHugePages && vm.design.supportsPrivateHugePages) {
+    yield* kvm_split_cross_boundary_leafs(vm.mmu, t, range);
+  }
+  if (!vm.ctx.vmBugged) yield* kvm_tdp_mmu_unmap_gfn_range(vm.mmu, t, range, true);
+  yield* write_unlock(vm.ctx, vm.mmu.mmu_lock, t);
+}
+
+/**
+ * `convert`: KVM_SET_MEMORY_ATTRIBUTES. To shared: zap the private (mirror) mappings; to
+ * private: zap the shared (direct) ones. Then flip the attribute so later faults pick the
+ * other root.
+ */
+export function* op_convert(vm: SimVm, t: SimThread, gfn: number, pages: number, to: 'shared' | 'private'): Proc<string> {
+  const slot = vm.memory.slotOf(gfn);
+  if (slot === null) return 'no-memslot';
+  if (vm.ctx.vmBugged) return '-EIO';
+  const attr_filter = to === 'shared' ? KVM_FILTER_PRIVATE : KVM_FILTER_SHARED;
+  yield* unmapRange(vm, t, { start: gfn, end: gfn + pages, attr_filter });
+  vm.memory.setAttributes(slot, gfn, pages, to === 'private');
+  return 'done';
+}
+
+/**
+ * `punch-hole`: fallocate(PUNCH_HOLE) on guest_memfd: invalidate the private mappings, then
+ * truncate the pages, which returns them to the host. A page the TD still owns at that point
+ * is exactly what the checker's "no page back to the host while owned" rule catches.
+ */
+export function* op_punch_hole(vm: SimVm, t: SimThread, gfn: number, pages: number): Proc<string> {
+  const slot = vm.memory.slotOf(gfn);
+  if (slot === null || !slot.slot.private) return 'no-guest-memfd';
+  yield* unmapRange(vm, t, { start: gfn, end: gfn + pages, attr_filter: KVM_FILTER_PRIVATE });
+  for (let g = gfn; g < gfn + pages; g++) {
+    const i = g - slot.slot.baseGfn;
+    if (slot.gmemFreed[i] === 1) continue;
+    slot.gmemFreed[i] = 1;
+    vm.host.free(slot.gmemPfnBase + i);
+  }
+  return 'done';
+}
+
+/** `memslot-delete`: kvm_mmu_zap_memslot_leafs() (TDX never fast-zaps: H15), then the slot is gone. */
+export function* op_memslot_delete(vm: SimVm, t: SimThread, id: number): Proc<string> {
+  const slot = vm.memory.slotById(id);
+  if (slot === null || slot.deleted) return 'no-memslot';
+  // KVM_MEMSLOT_INVALID first: faults into the slot stop retrying (6.18 change, [KX]).
+  slot.deleted = true;
+  yield* kvm_mmu_zap_memslot_leafs(vm.mmu, t, slot.slot.baseGfn, slot.slot.baseGfn + slot.slot.pages);
+  return 'done';
+}
+
+/** `memslot-create`: the slot comes back; existing mirror tables are reused by later faults. */
+export function* op_memslot_create(vm: SimVm, t: SimThread, id: number): Proc<string> {
+  const slot = vm.memory.slotById(id);
+  if (slot === null) return 'no-memslot';
+  void t;
+  slot.deleted = false;
+  return 'done';
+}
