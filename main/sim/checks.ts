@@ -10,9 +10,17 @@ function record(ctx: SimContext, t: SimThread, kind: string, site: string, reaso
   return seq;
 }
 
-/** KVM_BUG_ON(cond, kvm): marks the VM bugged (dead) and returns cond. */
+/**
+ * KVM_BUG_ON(cond, kvm): marks the VM bugged (dead) and returns cond. The kernel's macro is a
+ * WARN_ON_ONCE per call site, so a site that fires again (a retry loop on a dead VM) is recorded
+ * once; the VM stays bugged either way.
+ */
 export function KVM_BUG_ON(ctx: SimContext, t: SimThread, cond: boolean, site: string, reason: string): boolean {
   if (!cond) return false;
+  ctx.vmBugged = true;
+  const once = `KVM_BUG_ON:${site}`;
+  if (ctx.warnedOnce.has(once)) return true;
+  ctx.warnedOnce.add(once);
   const seq = record(ctx, t, 'KVM_BUG_ON', site, reason);
   ctx.metrics.bugs.push({ kind: 'KVM_BUG_ON', site, reason, seq, step: ctx.events.step });
   ctx.vmBugged = true;

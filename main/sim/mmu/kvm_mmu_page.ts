@@ -1,5 +1,5 @@
-// struct kvm_mmu_page, the fields that matter here (kernel-mmu.md section 1.3).
-// (Skeleton from the interface commit; the MMU model owns and extends this file.)
+// struct kvm_mmu_page, the fields that matter here (kernel-mmu.md section 1.3), plus what the
+// simulator needs to tell a live table from a freed one.
 import type { U64 } from '../../../shared/u64.ts';
 
 export interface kvm_mmu_page_role {
@@ -15,7 +15,7 @@ export interface kvm_mmu_page {
   /** Stable id for events and snapshots (allocation order). */
   readonly id: number;
   role: kvm_mmu_page_role;
-  /** Base GFN of the range this table covers. */
+  /** Base GFN of the range this table covers (without the shared bit). */
   gfn: number;
   /** The 512 SPTEs, packed U64 (see shared/u64.ts). */
   spt: Float64Array;
@@ -31,6 +31,19 @@ export interface kvm_mmu_page {
   parent: kvm_mmu_page | null;
   /** Index of that SPTE in parent.spt. */
   parent_index: number;
+  /** Set when the fault that created it could not use a huge page (NX workaround); unused for TDX. */
+  nx_huge_page_disallowed: boolean;
+  /** Roots only: kvm_tdp_mmu_invalidate_roots() scheduled this root for zapping. */
+  tdp_mmu_scheduled_root_to_zap: boolean;
+  /** tdp_mmu_unlink_sp() ran: the table is no longer reachable by new walkers. */
+  unlinked: boolean;
+  /** The RCU callback (or an immediate free of a never-linked table) released its pages. */
+  freed: boolean;
+}
+
+/** is_mirror_sp(sp). */
+export function is_mirror_sp(sp: kvm_mmu_page): boolean {
+  return sp.role.is_mirror;
 }
 
 /** The value of an SPTE slot, for readability at call sites. */

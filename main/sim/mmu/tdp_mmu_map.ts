@@ -1,0 +1,184 @@
+// The fault path (kernel-mmu.md 3.4, 3.5): kvm_tdp_page_fault -> kvm_tdp_mmu_map under
+// mmu_lock for read and RCU. Missing tables are linked with tdp_mmu_link_sp (atomic, so two
+// vCPUs racing for the same slot: one wins, the other sees FROZEN_SPTE or loses the cmpxchg and
+// refaults); the leaf is set with tdp_mmu_map_handle_target_level.
+import { KVM_BUG_ON, WARN_ON_ONCE } from '../checks.ts';
+import { STEP, type Proc } from '../proc.ts';
+import { read_lock_slowpath, read_trylock, read_unlock_now } from '../mmu_lock.ts';
+import type { SimThread } from '../sim_thread.ts';
+import type { KvmMmu } from './kvm_mmu.ts';
+import { PAGES_PER_LEVEL } from './kvm_mmu.ts';
+import type { kvm_mmu_page } from './kvm_mmu_page.ts';
+import { newTdpIter, tdp_iter_in_range, tdp_iter_next, tdp_iter_start, type tdp_iter } from './tdp_iter.ts';
+import { tdp_mmu_iter_set_spte, tdp_mmu_set_spte_atomic } from './tdp_mmu_set_spte.ts';
+import { tdp_mmu_split_huge_page } from './tdp_mmu_split.ts';
+import { make_nonleaf_spte, make_spte } from './spte_make.ts';
+import { PG_LEVEL_2M, PG_LEVEL_4K, is_frozen_spte, is_large_pte, is_last_spte, is_shadow_present_pte } from '../../../shared/spte.ts';
+import type { U64 } from '../../../shared/u64.ts';
+
+/** enum ret_pf (mmu_internal.h). */
+export const RET_PF_CONTINUE = 0;
+export const RET_PF_RETRY = 1;
+export const RET_PF_EMULATE = 2;
+export const RET_PF_WRITE_PROTECTED = 3;
+export const RET_PF_INVALID = 4;
+export const RET_PF_FIXED = 5;
+export const RET_PF_SPURIOUS = 6;
+export const RET_PF_NAMES = ['RET_PF_CONTINUE', 'RET_PF_RETRY', 'RET_PF_EMULATE', 'RET_PF_WRITE_PROTECTED', 'RET_PF_INVALID', 'RET_PF_FIXED', 'RET_PF_SPURIOUS'] as const;
+
+/** struct kvm_page_fault, the fields the TDP MMU map uses. */
+export interface kvm_page_fault {
+  /** The faulting GFN, without the shared bit. */
+  gfn: number;
+  /** A private GPA (shared bit clear): mapped through the mirror root. */
+  is_private: boolean;
+  /** Host PFN backing exactly `gfn` (guest_memfd or the shared mapping). */
+  pfnForGfn: number;
+  /**
+   * The largest level the backing memory and memory attributes allow
+   * (kvm_mmu_max_mapping_level; for TDX also the guest's ACCEPT level).
+   */
+  max_level: number;
+  /** The level the fault maps at: set by kvm_mmu_hugepage_adjust, lowered by disallowed_hugepage_adjust. */
+  goal_level: number;
+  /** NX huge page workaround: never for TDX private faults, which are never exec faults. */
+  huge_page_disallowed: boolean;
+  nx_huge_page_workaround_enabled: boolean;
+}
+
+export function newPageFault(gfn: number, isPrivate: boolean, pfnForGfn: number, maxLevel: number = PG_LEVEL_4K): kvm_page_fault {
+  return { gfn, is_private: isPrivate, pfnForGfn, max_level: maxLevel, goal_level: PG_LEVEL_4K, huge_page_disallowed: false, nx_huge_page_workaround_enabled: false };
+}
+
+/**
+ * kvm_tdp_page_fault -> kvm_tdp_mmu_page_fault: mmu_lock for read around kvm_tdp_mmu_map.
+ * Returns a RET_PF_* value; the caller (the vCPU's fault loop) refaults on RET_PF_RETRY.
+ */
+export function* kvm_tdp_page_fault(kvm: KvmMmu, t: SimThread, fault: kvm_page_fault): Proc<number> {
+  // Step point: read_lock(&kvm->mmu_lock) races with writers (zap, split, teardown). The lock
+  // is taken inline (hot path): the same step points as read_lock()/read_unlock().
+  yield STEP;
+  if (!read_trylock(kvm.ctx, kvm.mmu_lock, t)) yield* read_lock_slowpath(kvm.ctx, kvm.mmu_lock, t);
+  const r = yield* kvm_tdp_mmu_map(kvm, t, fault);
+  // Step point: read_unlock lets a waiting writer in.
+  yield STEP;
+  read_unlock_now(kvm.ctx, kvm.mmu_lock, t);
+  if (r === RET_PF_RETRY) kvm.ctx.metrics.retries++;
+  return r;
+}
+
+/**
+ * kvm_mmu_hugepage_adjust(): the goal level. Private memory maps at 4K unless the design
+ * allows 2M private leaves ([V3]/[V5]); 1G is never used for TDX private memory.
+ */
+function kvm_mmu_hugepage_adjust(kvm: KvmMmu, fault: kvm_page_fault): void {
+  let level = fault.max_level;
+  if (fault.is_private) level = Math.min(level, kvm.config.privateHugePages ? PG_LEVEL_2M : PG_LEVEL_4K);
+  fault.goal_level = Math.max(PG_LEVEL_4K, level);
+}
+
+/**
+ * disallowed_hugepage_adjust(): do not replace an existing page table with a huge leaf. For a
+ * mirror root this always applies ([V3] 06, [V5] "Prevent hugepage promotion for mirror
+ * roots in fault path"), for a direct root only for NX-disallowed tables.
+ */
+function disallowed_hugepage_adjust(kvm: KvmMmu, fault: kvm_page_fault, spte: U64, level: number, mirror: boolean): void {
+  if (level <= PG_LEVEL_4K || level !== fault.goal_level) return;
+  if (!is_shadow_present_pte(spte) || is_large_pte(spte)) return;
+  const child = kvm.spte_to_child_sp(spte);
+  if (mirror || (child !== null && child.nx_huge_page_disallowed)) fault.goal_level--;
+}
+
+/** tdp_mmu_get_root_for_fault(): mirror root for private GPAs, direct root otherwise (reloading if gone). */
+export function tdp_mmu_get_root_for_fault(kvm: KvmMmu, fault: kvm_page_fault): kvm_mmu_page {
+  return kvm.validRoot(fault.is_private) ?? kvm.kvm_tdp_mmu_alloc_root(fault.is_private);
+}
+
+/** kvm_tdp_mmu_map(vcpu, fault). Caller holds mmu_lock for read. */
+export function* kvm_tdp_mmu_map(kvm: KvmMmu, t: SimThread, fault: kvm_page_fault): Proc<number> {
+  kvm_mmu_hugepage_adjust(kvm, fault);
+  kvm.ctx.events.begin(t.id, 'mmu', 'kvm_tdp_mmu_map', fault.gfn, fault.goal_level, fault.is_private ? 'private' : 'shared');
+  const root = tdp_mmu_get_root_for_fault(kvm, fault);
+  kvm.rcu.rcu_read_lock(t);
+  const ret = yield* tdpMmuMapWalk(kvm, t, fault, root);
+  kvm.rcu.rcu_read_unlock(t);
+  kvm.ctx.events.end(t.id, RET_PF_NAMES[ret]);
+  return ret;
+}
+
+/** The walk of kvm_tdp_mmu_map, from the root toward fault.gfn. */
+function* tdpMmuMapWalk(kvm: KvmMmu, t: SimThread, fault: kvm_page_fault, root: kvm_mmu_page): Proc<number> {
+  const mirror = root.role.is_mirror;
+  const iter = newTdpIter(root);
+  // Step point: the walk's SPTE reads race with other vCPUs linking, mapping or freezing.
+  yield STEP;
+  tdp_iter_start(kvm, iter, root, PG_LEVEL_4K, fault.gfn, kvm.gfnRootBits(root));
+  while (tdp_iter_in_range(iter, fault.gfn + 1)) {
+    if (fault.nx_huge_page_workaround_enabled || mirror) disallowed_hugepage_adjust(kvm, fault, iter.old_spte, iter.level, mirror);
+    // Another vCPU froze this SPTE for an update in flight: refault rather than wait.
+    if (is_frozen_spte(iter.old_spte)) return RET_PF_RETRY;
+    if (iter.level === fault.goal_level) return yield* tdp_mmu_map_handle_target_level(kvm, t, fault, iter);
+    // Not a present table: link one (or split the huge leaf in the way); then step into it.
+    if (!is_shadow_present_pte(iter.old_spte) || is_large_pte(iter.old_spte)) {
+      const r = yield* tdpMmuMapLinkOrSplit(kvm, t, fault, iter, mirror);
+      if (r !== 0) return RET_PF_RETRY;
+    }
+    // Step point: the next SPTE read (the child table may be changing under us).
+    yield STEP;
+    tdp_iter_next(kvm, iter);
+  }
+  // The walk ended above the goal level, e.g. an upper SPTE changed under it: refault.
+  WARN_ON_ONCE(kvm.ctx, t, iter.level === fault.goal_level, 'kvm_tdp_mmu_map', 'walk ended at the goal level');
+  return RET_PF_RETRY;
+}
+
+/** Allocates a child table and links it, or splits the huge leaf in the way. 0 or an error. */
+function* tdpMmuMapLinkOrSplit(kvm: KvmMmu, t: SimThread, fault: kvm_page_fault, iter: tdp_iter, mirror: boolean): Proc<number> {
+  const sp = kvm.allocChildSp(iter.sp, iter.index, iter.gfn);
+  sp.nx_huge_page_disallowed = fault.huge_page_disallowed;
+  let r: number;
+  if (is_shadow_present_pte(iter.old_spte)) {
+    // [LN]/[B26]: no huge mirror leaves upstream, so nothing may split one under read lock.
+    KVM_BUG_ON(kvm.ctx, t, mirror, 'kvm_tdp_mmu_map', 'huge mirror leaf split in the fault path');
+    r = yield* tdp_mmu_split_huge_page(kvm, t, iter, sp, true);
+  } else {
+    r = yield* tdp_mmu_link_sp(kvm, t, iter, sp, true);
+  }
+  // A table that never got linked was never visible: free it at once.
+  if (r !== 0) kvm.tdp_mmu_free_sp(sp);
+  return r;
+}
+
+/**
+ * tdp_mmu_link_sp(kvm, iter, sp, shared): point the SPTE at `sp`. Shared: atomic, may fail
+ * (returns the error; nothing changed). Exclusive: cannot fail. Accounts the table on success.
+ */
+export function* tdp_mmu_link_sp(kvm: KvmMmu, t: SimThread, iter: tdp_iter, sp: kvm_mmu_page, shared: boolean): Proc<number> {
+  const spte = make_nonleaf_spte(sp.spt_pfn);
+  if (shared) {
+    const r = yield* tdp_mmu_set_spte_atomic(kvm, t, iter, spte);
+    if (r !== 0) return r;
+  } else {
+    yield* tdp_mmu_iter_set_spte(kvm, t, iter, spte);
+  }
+  kvm.stats.tdp_mmu_pages++;
+  return 0;
+}
+
+/**
+ * tdp_mmu_map_handle_target_level(): build the leaf and set it atomically. RET_PF_SPURIOUS if
+ * it is already there, RET_PF_RETRY if the cmpxchg (or the external update) failed,
+ * RET_PF_FIXED otherwise.
+ */
+function* tdp_mmu_map_handle_target_level(kvm: KvmMmu, t: SimThread, fault: kvm_page_fault, iter: tdp_iter): Proc<number> {
+  if (WARN_ON_ONCE(kvm.ctx, t, iter.sp.role.level !== fault.goal_level, 'tdp_mmu_map_handle_target_level', 'table level != goal level')) return RET_PF_RETRY;
+  const pfn = fault.pfnForGfn - (fault.gfn % PAGES_PER_LEVEL[fault.goal_level]);
+  const nw = make_spte(pfn, fault.goal_level);
+  if (nw === iter.old_spte) return RET_PF_SPURIOUS;
+  const old = iter.old_spte;
+  const r = yield* tdp_mmu_set_spte_atomic(kvm, t, iter, nw);
+  if (r !== 0) return RET_PF_RETRY;
+  // Replacing a table with a leaf leaves stale translations for the old table's range.
+  if (is_shadow_present_pte(old) && !is_last_spte(old, iter.level)) kvm.ctx.events.instant(t.id, 'mmu', 'kvm_flush_remote_tlbs_gfn', iter.gfn, iter.level);
+  return RET_PF_FIXED;
+}
