@@ -9,7 +9,8 @@ export default defineConfig({
   main: {
     build: {
       outDir: 'out/main',
-      rollupOptions: { input: { main: resolve('main/electron/main.ts') } },
+      // The run worker is its own entry: a worker thread loads it by file (main/api/run_jobs.ts).
+      rollupOptions: { input: { main: resolve('main/electron/main.ts'), run_worker: resolve('main/api/run_worker.ts') } },
     },
   },
   preload: {

@@ -11,7 +11,10 @@ import type { AppMode } from '../../shared/api/library.ts';
 import { DBVersionFromFutureError, Store } from '../store/store.ts';
 import { loadBuiltinScenarios, type BuiltinLoadResult } from './builtin_scenarios.ts';
 import { ApiEventHub } from './event_hub.ts';
+import { createCompareService } from './compare_service.ts';
 import { createLibraryService } from './library_service.ts';
+import { createRunService } from './run_service.ts';
+import { createJobsService } from './run_jobs.ts';
 
 /** What every area may use. */
 export interface ServiceDeps {
@@ -28,8 +31,9 @@ export interface ServiceDeps {
 export function createService(deps: ServiceDeps): SeptwbApi {
   return {
     ...createLibraryService(deps),
-    // ...createRunService(deps),      <- one line per area (main/api/run_service.ts)
-    // ...createCompareService(deps),
+    ...createRunService(deps),
+    ...createCompareService(deps),
+    ...createJobsService(deps),
   };
 }
 

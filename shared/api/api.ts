@@ -4,20 +4,28 @@
 //
 // To add an area: import its interface, events and descriptors here, one line each below.
 import type { ApiEventMessage, ApiError, ArgsValidator, ArgsOf, ValueOf, Result } from './contract.ts';
+import { type CompareApi, type CompareEvents, compareEvents, compareMethods } from './compare.ts';
 import { type LibraryApi, type LibraryEvents, libraryEvents, libraryMethods } from './library.ts';
+import { type RunsApi, runsMethods } from './runs.ts';
+import { type JobsApi, type JobsEvents, jobsEvents, jobsMethods } from './jobs.ts';
 
 /** The service main implements and the renderer calls. */
-export interface SeptwbApi extends LibraryApi {}
+export interface SeptwbApi extends LibraryApi, RunsApi, CompareApi, JobsApi {}
 
 /** Every event main may emit, by name, with its payload type. */
-export interface SeptwbEvents extends LibraryEvents {}
+export interface SeptwbEvents extends LibraryEvents, CompareEvents, JobsEvents {}
 
 export const API_METHODS: { readonly [K in keyof SeptwbApi]: ArgsValidator } = {
   ...libraryMethods,
+  ...runsMethods,
+  ...compareMethods,
+  ...jobsMethods,
 };
 
 export const API_EVENTS: { readonly [K in keyof SeptwbEvents]: true } = {
   ...libraryEvents,
+  ...compareEvents,
+  ...jobsEvents,
 };
 
 export type MethodName = keyof SeptwbApi & string;
