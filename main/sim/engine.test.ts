@@ -1,0 +1,229 @@
+// The engine end to end: the MMU model, the TDX module model and each design's glue, run on the
+// built-in scenarios. Pins the golden SEAMCALL sequences of issue 5, the seed's argument in
+// numbers, determinism, and (property tests) that the two main designs agree wherever both
+// support the operations. Reproduce any failure with the seed in its message.
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { SimEvent } from '../../shared/event.ts';
+import { DESIGN_IDS, type DesignId, type Op, type Scenario } from '../../shared/scenario.ts';
+import { parseScenarioText, validateScenario } from '../../shared/scenario_validate.ts';
+import { runScenario, type RunResult } from './engine.ts';
+
+const SCENARIOS_DIR = join(import.meta.dirname, '..', '..', 'scenarios');
+
+function builtin(name: string): Scenario {
+  const r = parseScenarioText(readFileSync(join(SCENARIOS_DIR, `${name}.json`), 'utf8'));
+  if (!r.ok) throw new Error(`${name}: ${JSON.stringify(r.errors)}`);
+  return r.scenario;
+}
+
+function run(name: string, design: DesignId, seed?: number): RunResult {
+  return runScenario(builtin(name), { design, seed, keep: true });
+}
+
+/** The SEAMCALLs of a run (or of the events after `fromSeq`), as "NAME Ln STATUS". */
+function seamcalls(events: SimEvent[], fromSeq = 0): string[] {
+  return events.filter((e) => e.seq >= fromSeq && e.layer === 'tdx' && e.name.startsWith('TDH.') && e.name !== 'TDH.VP.ENTER').map((e) => `${e.name} L${e.level} ${e.status}`);
+}
+
+function firstOp(events: SimEvent[], name: string): SimEvent {
+  const e = events.find((x) => x.layer === 'op' && x.name === name);
+  if (e === undefined) throw new Error(`no op ${name}`);
+  return e;
+}
+
+describe('golden SEAMCALL sequences (issue 5)', () => {
+  it.each(['per-op', 'unified'] as const)('first private 4K fault in a fresh runnable 4-level TD: SEPT.ADD at 4, 3, 2 then AUG at 1 (%s)', (design) => {
+    const r = run('first-private-fault-4k', design);
+    expect(r.outcome.status).toBe('completed');
+    expect(seamcalls(r.events ?? [])).toEqual(['TDH.MEM.SEPT.ADD L4 TDX_SUCCESS', 'TDH.MEM.SEPT.ADD L3 TDX_SUCCESS', 'TDH.MEM.SEPT.ADD L2 TDX_SUCCESS', 'TDH.MEM.PAGE.AUG L1 TDX_SUCCESS']);
+  });
+
+  it('the hooks differ: per-op links three tables and sets one leaf, unified funnels all four', () => {
+    expect(run('first-private-fault-4k', 'per-op').metrics.hookCalls).toEqual({ 'link_external_spt@set_external_spte_present': 3, 'set_external_spte@set_external_spte_present': 1 });
+    expect(run('first-private-fault-4k', 'unified').metrics.hookCalls).toEqual({ 'set_external_spte@handle_changed_spte': 4 });
+  });
+
+  it.each(['per-op', 'unified'] as const)('a 4K zap is BLOCK, TRACK, REMOVE, WBINVD (%s)', (design) => {
+    const r = run('zap-4k', design);
+    const events = r.events ?? [];
+    expect(r.outcome.status).toBe('completed');
+    expect(seamcalls(events, firstOp(events, 'convert').seq)).toEqual(['TDH.MEM.RANGE.BLOCK L1 TDX_SUCCESS', 'TDH.MEM.TRACK L0 TDX_SUCCESS', 'TDH.MEM.PAGE.REMOVE L1 TDX_SUCCESS', 'TDH.PHYMEM.PAGE.WBINVD L1 TDX_SUCCESS']);
+  });
+
+  it.each(['per-op', 'unified'] as const)('a 2M split on conversion is BLOCK, TRACK, DEMOTE before the 4K zap (%s)', (design) => {
+    const r = run('split-on-convert-2m', design);
+    const events = r.events ?? [];
+    expect(r.outcome.status).toBe('completed');
+    const afterConvert = seamcalls(events, firstOp(events, 'convert').seq).filter((s) => !s.startsWith('TDH.PHYMEM.PAGE.WBINVD'));
+    expect(afterConvert).toEqual([
+      'TDH.MEM.RANGE.BLOCK L2 TDX_SUCCESS', 'TDH.MEM.TRACK L0 TDX_SUCCESS', 'TDH.MEM.PAGE.DEMOTE L2 TDX_SUCCESS',
+      'TDH.MEM.RANGE.BLOCK L1 TDX_SUCCESS', 'TDH.MEM.TRACK L0 TDX_SUCCESS', 'TDH.MEM.PAGE.REMOVE L1 TDX_SUCCESS',
+    ]);
+    const hook = design === 'per-op' ? 'split_external_spte@tdp_mmu_set_spte' : 'set_external_spte@handle_changed_spte';
+    expect(r.metrics.hookCalls[hook]).toBeGreaterThanOrEqual(1);
+  });
+
+  it.each(['per-op', 'unified'] as const)('BUSY on the first BLOCK is retried once after the kick and completes (%s)', (design) => {
+    const r = run('zap-4k-busy-once', design);
+    const events = r.events ?? [];
+    expect(r.outcome.status).toBe('completed');
+    const tail = events.filter((e) => e.seq >= firstOp(events, 'convert').seq && e.layer === 'tdx' && (e.name.startsWith('TDH.MEM') || e.name === 'KVM_REQ_OUTSIDE_GUEST_MODE')).map((e) => `${e.name} ${e.status}`);
+    expect(tail.slice(0, 3)).toEqual(['TDH.MEM.RANGE.BLOCK TDX_OPERAND_BUSY', 'KVM_REQ_OUTSIDE_GUEST_MODE ', 'TDH.MEM.RANGE.BLOCK TDX_SUCCESS']);
+    expect(r.metrics.kicks).toBeGreaterThanOrEqual(1);
+    expect(r.metrics.divergences).toBe(0);
+  });
+
+  it.each(['per-op', 'unified'] as const)('BUSY twice on BLOCK is a TDX_BUG_ON that kills the VM (%s)', (design) => {
+    const r = run('zap-4k-busy-twice', design);
+    expect(r.outcome.status).toBe('vm-bugged');
+    expect(r.metrics.bugs[0]).toMatchObject({ kind: 'TDX_BUG_ON', site: 'TDH.MEM.RANGE.BLOCK' });
+  });
+});
+
+describe("the seed's argument, from the data", () => {
+  it('aging a private leaf: per-op never notices; unified WARNs at once', () => {
+    const perOp = run('seed-age-leaf-bypass', 'per-op');
+    const unified = run('seed-age-leaf-bypass', 'unified');
+    expect(perOp.metrics.divergences).toBeGreaterThan(0);
+    expect(perOp.metrics.firstDetectionSeq).toBe(-1);
+    expect(perOp.metrics.detectionLatency).toBe(-1);
+    expect(unified.metrics.divergences).toBeGreaterThan(0);
+    expect(unified.metrics.detectionLatency).toBe(0);
+    expect(Object.keys(unified.metrics.warns).length).toBeGreaterThan(0);
+  });
+
+  it('a leaf-to-leaf change under the write lock reaches TDX in unified (TDX refuses it) and trips the MMU dispatch in per-op', () => {
+    const perOp = run('seed-leaf-change-write-lock', 'per-op');
+    const unified = run('seed-leaf-change-write-lock', 'unified');
+    expect(perOp.outcome).toMatchObject({ status: 'vm-bugged', site: 'tdp_mmu_set_spte' });
+    expect(unified.outcome).toMatchObject({ status: 'vm-bugged', site: 'tdx_sept_split_private_spte' });
+    expect(unified.metrics.hookCalls['set_external_spte@handle_changed_spte']).toBeGreaterThan(perOp.metrics.hookCalls['set_external_spte@set_external_spte_present'] ?? 0);
+  });
+
+  it('the strawman single hook removes a table before its children: the module refuses while the TD runs', () => {
+    const strawman = run('zap-range-tables-running', 'unified-single-hook');
+    const unified = run('zap-range-tables-running', 'unified');
+    expect(strawman.outcome.status).toBe('vm-bugged');
+    expect(strawman.metrics.seamcalls['TDH.MEM.SEPT.REMOVE']).toMatchObject({ 'TDX_EPT_PAGE_NOT_FREE|RCX': 1 });
+    expect(unified.outcome.status).toBe('completed');
+    expect(unified.metrics.seamcalls['TDH.MEM.SEPT.REMOVE']?.TDX_SUCCESS).toBeGreaterThan(0);
+  });
+
+  it('teardown: leaves before the HKID goes, tables after; the broken orders bug the VM', () => {
+    for (const design of ['per-op', 'unified'] as const) {
+      const ordered = run('teardown-ordered', design);
+      expect(ordered.outcome.status).toBe('completed');
+      expect(ordered.metrics.divergences).toBe(0);
+      expect(ordered.metrics.seamcalls['TDH.PHYMEM.PAGE.RECLAIM']?.TDX_SUCCESS).toBeGreaterThan(0);
+      expect(run('teardown-no-gmem-close', design).metrics.bugs[0].reason).toMatch(/HKID already released/);
+      expect(run('teardown-zap-roots-before-hkid', design).metrics.bugs[0].site).toBe('tdx_sept_free_private_spt');
+    }
+  });
+});
+
+describe('every built-in scenario', () => {
+  const names = readdirSync(SCENARIOS_DIR).filter((f) => f.endsWith('.json') && !f.includes('1gib')).map((f) => f.replace(/\.json$/, ''));
+  it.each(names)('%s runs to a recorded outcome under each of its designs and both main ones', (name) => {
+    const scenario = builtin(name);
+    const designs = new Set<DesignId>([...scenario.designs, 'per-op', 'unified']);
+    for (const design of designs) {
+      const r = runScenario(scenario, { design });
+      expect(['completed', 'vm-bugged', 'host-bug', 'livelock', 'deadlock']).toContain(r.outcome.status);
+      expect(r.metrics.events).toBeGreaterThan(0);
+      expect(r.hash).toMatch(/^[0-9a-f]{16}$/);
+    }
+  });
+});
+
+describe('determinism', () => {
+  it('the same scenario, design and seed give the same event hash; a replayed schedule too', () => {
+    for (const seed of [1, 2, 3, 42]) {
+      const a = run('race-link-same-table', 'unified', seed);
+      const b = run('race-link-same-table', 'unified', seed);
+      expect(b.hash, `seed=${seed}`).toBe(a.hash);
+      const replay = runScenario(builtin('race-link-same-table'), { design: 'unified', schedule: Array.from(a.schedule) });
+      expect(replay.hash, `replay of seed=${seed}`).toBe(a.hash);
+    }
+  });
+});
+
+/** A small runnable TD with two vCPUs and 2 MiB of private memory at gfn 0x200. */
+function smallScenario(ops: { thread: string; op: Op }[][], designs: DesignId[], seed: number): Scenario {
+  const raw = {
+    schema: 'septwb/scenario@1',
+    name: 'generated',
+    description: 'generated by engine.test.ts',
+    vm: { rootLevel: 4, vcpus: 2, tdState: 'runnable', privateHugePages: false, memslots: [{ id: 0, baseGfn: '0x200', pages: 512, private: true }] },
+    designs,
+    seed,
+    schedule: 'seeded',
+    phases: ops.map((phase, i) => {
+      const threads: Record<string, Op[]> = {};
+      for (const { thread, op } of phase) (threads[thread] ??= []).push(op);
+      return { name: `p${i}`, threads };
+    }),
+  };
+  const v = validateScenario(raw);
+  if (!v.ok) throw new Error(JSON.stringify(v.errors.slice(0, 3)));
+  return v.scenario;
+}
+
+const gfnArb = fc.integer({ min: 0x200, max: 0x3ff });
+/** Operations both main designs support on 4K private memory. */
+const commonOpArb: fc.Arbitrary<{ thread: string; op: Op }> = fc.oneof(
+  gfnArb.map((gfn) => ({ thread: 'vcpu0', op: { op: 'fault', gfn, level: '4K', private: true } as Op })),
+  gfnArb.map((gfn) => ({ thread: 'vcpu1', op: { op: 'fault', gfn, level: '4K', private: true } as Op })),
+  fc.tuple(gfnArb, fc.integer({ min: 1, max: 8 })).map(([gfn, pages]) => ({ thread: 'ioctl', op: { op: 'zap-range', gfn, pages: Math.min(pages, 0x400 - gfn), tables: false } as Op })),
+  fc.tuple(gfnArb, fc.integer({ min: 1, max: 8 })).map(([gfn, pages]) => ({ thread: 'ioctl', op: { op: 'convert', gfn, pages: Math.min(pages, 0x400 - gfn), to: 'shared' } as Op })),
+);
+
+describe('property: per-op and unified agree where both apply', () => {
+  it('random fault/zap/convert phases over random seeds: same outcome, same SEAMCALLs, no divergence', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(commonOpArb, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 4 }), fc.integer({ min: 0, max: 0xffff }), (phases, seed) => {
+        const scenario = smallScenario(phases, ['per-op', 'unified'], seed);
+        const a = runScenario(scenario, { design: 'per-op' });
+        const b = runScenario(scenario, { design: 'unified' });
+        const why = `seed=${seed} phases=${JSON.stringify(phases)}`;
+        expect(a.outcome.status, why).toBe('completed');
+        expect(b.outcome.status, why).toBe('completed');
+        expect(a.metrics.divergences, why).toBe(0);
+        expect(b.metrics.divergences, why).toBe(0);
+        expect(b.metrics.seamcalls, why).toEqual(a.metrics.seamcalls);
+      }),
+      { numRuns: 60, seed: 20260128 },
+    );
+  });
+});
+
+const anyOpArb: fc.Arbitrary<{ thread: string; op: Op }> = fc.oneof(
+  commonOpArb,
+  gfnArb.map((gfn) => ({ thread: 'vcpu0', op: { op: 'accept', gfn, level: '4K' } as Op })),
+  gfnArb.map((gfn) => ({ thread: 'ioctl', op: { op: 'wrprot-leaf', gfn, lock: 'write' } as Op })),
+  gfnArb.map((gfn) => ({ thread: 'ioctl', op: { op: 'wrprot-leaf', gfn, lock: 'read' } as Op })),
+  gfnArb.map((gfn) => ({ thread: 'ioctl', op: { op: 'age-leaf', gfn } as Op })),
+  gfnArb.map((gfn) => ({ thread: 'ioctl', op: { op: 'map-under-write-lock', gfn } as Op })),
+  fc.constant({ thread: 'ioctl', op: { op: 'zap-nonleaf-shared', gfn: 0x200, level: '2M' } as Op }),
+  fc.constant({ thread: 'vcpu1', op: { op: 'vcpu-enter', zeroStep: true } as Op }),
+  fc.constant({ thread: 'vcpu1', op: { op: 'vcpu-exit' } as Op }),
+  fc.constant({ thread: 'teardown', op: { op: 'teardown', variant: 'ordered' } as Op }),
+  fc.tuple(gfnArb, fc.integer({ min: 1, max: 600 })).map(([gfn, pages]) => ({ thread: 'ioctl', op: { op: 'zap-range', gfn, pages: Math.min(pages, 0x400 - gfn), tables: true } as Op })),
+);
+
+describe('fuzz: the engine never throws', () => {
+  it('random scenarios with probes, under every design, end in a recorded outcome', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(anyOpArb, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 4 }), fc.integer({ min: 0, max: 0xffff }), (phases, seed) => {
+        const scenario = smallScenario(phases, [...DESIGN_IDS], seed);
+        for (const design of DESIGN_IDS) {
+          const r = runScenario(scenario, { design, stepsMax: 200_000 });
+          expect(['completed', 'vm-bugged', 'host-bug', 'livelock', 'deadlock'], `seed=${seed} design=${design}`).toContain(r.outcome.status);
+        }
+      }),
+      { numRuns: 40, seed: 7 },
+    );
+  });
+});
