@@ -12,7 +12,9 @@ const CHECKED_DIRS = ['main', 'shared', 'renderer'];
 const SOURCE_EXTENSIONS = ['.ts', '.mts', '.mjs', '.js', '.svelte'];
 const FILES_MAX = 20000;
 
-const isTest = (file) => /\.test\.ts$/.test(file) || file.includes('/testing/');
+// Test files, test-only support modules (`*test_support.ts`, `test_*.ts`) and testing/ folders may do
+// what tests do (read files, import vitest, use the simulation from the store's fixtures).
+const isTest = (file) => /\.test\.ts$/.test(file) || /(^|\/)(test_[^/]*|[^/]*test_support)\.ts$/.test(file) || file.includes('/testing/');
 const inDir = (dir) => (path) => path === dir || path.startsWith(`${dir}/`);
 const isBuiltin = (spec) => spec.startsWith('node:') || builtinModules.includes(spec.split('/')[0]);
 
