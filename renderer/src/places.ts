@@ -2,12 +2,12 @@
 // owners add them: replace the one line of that place with the new component.
 import type { Component } from 'svelte';
 import type { PlaceId } from './lib/places.svelte.ts';
-import LibraryPlace from './places/LibraryPlace.svelte';
-import RunPlace from './places/RunPlace.svelte';
-import ComparePlace from './places/ComparePlace.svelte';
+import LibraryPlace from './library/LibraryPlace.svelte';
+import RunView from './run/RunView.svelte';
+import ComparePlace from './compare/ComparePlace.svelte';
 
 export const PLACE_COMPONENTS: Record<PlaceId, Component> = {
   library: LibraryPlace,
-  run: RunPlace,
+  run: RunView,
   compare: ComparePlace,
 };
