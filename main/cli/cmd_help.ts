@@ -41,8 +41,12 @@ export function usageText(commands: readonly CommandSpec[], appVersion: string):
     '  --help      show help (also after a command)',
     '',
     'Examples:',
+    '  septwb run scenarios/seed-age-leaf-bypass.json --json',
+    '  septwb compare scenarios/seed-leaf-change-write-lock.json --design per-op --design unified',
+    '  septwb validate my-scenario.json',
+    '  septwb state 3 --at 120',
     '  septwb serve --port 8123',
-    '  septwb help serve',
+    '  septwb help run',
     '',
   ];
   return lines.join('\n');

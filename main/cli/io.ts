@@ -16,6 +16,12 @@ export interface IOStreams {
 }
 
 export function processIO(): IOStreams {
+  // A reader that stops early (`septwb events --jsonl | head`) closes the pipe: that is the
+  // reader's choice, not an error, so end quietly as Unix tools do.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   return {
     out: { write: (text) => void process.stdout.write(text) },
     err: { write: (text) => void process.stderr.write(text) },
