@@ -14,7 +14,8 @@ import { TREE_ID } from '../../shared/event.ts';
 import type { U64 } from '../../shared/u64.ts';
 import { PAGE_EXTERNAL_SPT } from './host_memory.ts';
 import { pamt_walk, PT_NDA } from './tdx/pamt.ts';
-import { sept_lookup } from './tdx/sept_walk.ts';
+import { sept_lookup_page } from './tdx/sept_walk.ts';
+import { sept_entry_get, sept_index, type SeptPage } from './tdx/td.ts';
 import type { SimVm } from './sim_vm.ts';
 
 /** Written entry -> the step and seq of its latest write not yet checked. */
@@ -25,9 +26,30 @@ interface Dirty {
   seq: number;
 }
 
+/** Pending entries found by a linear scan up to this many; a Map index beyond. */
+const DIRTY_SCAN_MAX = 16;
+
+/** An S-EPT entry's value for a finding's event; null when there is no entry at that level. */
+function septValue(page: SeptPage | null, idx: number): U64 | null {
+  return page === null ? null : sept_entry_get(page, idx);
+}
+
 export class InvariantChecker {
   readonly #vm: SimVm;
-  readonly #dirty = new Map<number, Dirty>();
+  /**
+   * Entries written since the last check, in order of first write: their keys (gfn * 8 +
+   * level) and, by slot, the latest write's step and seq. A rewrite updates its slot in place,
+   * as a Map of records would. Usually one or two entries are pending, so a key is found by a
+   * linear scan; `#bigIndex` takes over past DIRTY_SCAN_MAX (a zap of a whole range). No record
+   * is allocated per write and nothing per check (Map.clear() allocates a fresh table).
+   */
+  #dirtyCount = 0;
+  readonly #dirtyKey: number[] = [];
+  readonly #dirtyGfn: number[] = [];
+  readonly #dirtyLevel: number[] = [];
+  readonly #dirtyStep: number[] = [];
+  readonly #dirtySeq: number[] = [];
+  readonly #bigIndex = new Map<number, number>();
   /** The thread whose step is running: findings are attributed to it. */
   currentThread = 0;
 
@@ -39,20 +61,38 @@ export class InvariantChecker {
   noteWrite(tree: number, gfn: number, level: number, seq: number): void {
     if (tree === TREE_ID.direct) return; // the shared EPT has no external counterpart
     const key = gfn * 8 + level;
-    this.#dirty.set(key, { gfn, level, step: this.#vm.ctx.events.step, seq });
+    let slot = this.#dirtySlot(key);
+    if (slot < 0) {
+      slot = this.#dirtyCount++;
+      this.#dirtyKey[slot] = key;
+      this.#dirtyGfn[slot] = gfn;
+      this.#dirtyLevel[slot] = level;
+      if (slot === DIRTY_SCAN_MAX) for (let i = 0; i <= slot; i++) this.#bigIndex.set(this.#dirtyKey[i], i);
+      else if (slot > DIRTY_SCAN_MAX) this.#bigIndex.set(key, slot);
+    }
+    this.#dirtyStep[slot] = this.#vm.ctx.events.step;
+    this.#dirtySeq[slot] = seq;
+  }
+
+  /** The slot of a pending key, or -1. */
+  #dirtySlot(key: number): number {
+    if (this.#dirtyCount > DIRTY_SCAN_MAX) return this.#bigIndex.get(key) ?? -1;
+    for (let i = 0; i < this.#dirtyCount; i++) if (this.#dirtyKey[i] === key) return i;
+    return -1;
   }
 
   /** After a step: check the written entries if no thread is mid-update. */
   afterStep(): void {
-    if (this.#dirty.size === 0 || !this.#quiescent()) return;
-    for (const d of this.#dirty.values()) this.check_entry(d);
-    this.#dirty.clear();
+    if (this.#dirtyCount === 0 || !this.#quiescent()) return;
+    const n = this.#dirtyCount;
+    for (let i = 0; i < n; i++) this.check_entry({ gfn: this.#dirtyGfn[i], level: this.#dirtyLevel[i], step: this.#dirtyStep[i], seq: this.#dirtySeq[i] });
+    this.#dirtyCount = 0;
+    if (n > DIRTY_SCAN_MAX) this.#bigIndex.clear();
   }
 
+  /** No thread inside a kernel function: at most its operation's span is open (O(1), kept by the sink). */
   #quiescent(): boolean {
-    const events = this.#vm.ctx.events;
-    for (const t of this.#vm.threads) if (events.depth(t.id) > 1) return false;
-    return true;
+    return this.#vm.ctx.events.deepThreads === 0;
   }
 
   /**
@@ -66,24 +106,25 @@ export class InvariantChecker {
     const { mmu, td, kt } = this.#vm;
     if (!kt.is_hkid_assigned()) return;
     const m = mmu.readSpte('mirror', d.gfn, d.level);
-    const s = sept_lookup(td, d.gfn, d.level);
-    const sState = s === null ? SEPT_STATE_FREE : s.state;
+    const page = sept_lookup_page(td, d.gfn, d.level);
+    const idx = sept_index(d.gfn, d.level - 1);
+    const sState = page === null ? SEPT_STATE_FREE : page.state[idx];
     if (m !== null && is_frozen_spte(m)) {
-      this.#finding(d, 'frozen', m, s?.value ?? null, 'mirror SPTE left FROZEN_SPTE with no update in flight');
+      this.#finding(d, 'frozen', m, septValue(page, idx), 'mirror SPTE left FROZEN_SPTE with no update in flight');
       return;
     }
     if (m !== null && is_shadow_present_pte(m) && is_last_spte(m, d.level)) {
       if (sState !== SEPT_STATE_MAPPED && sState !== SEPT_STATE_PENDING) {
-        this.#finding(d, 'leaf-missing', m, s?.value ?? null, `mirror leaf present, S-EPT ${SEPT_STATE_NAMES[sState]}`);
-      } else if (s !== null && s.pfn !== spte_to_pfn(m)) {
-        this.#finding(d, 'pfn', m, s.value, `mirror pfn 0x${spte_to_pfn(m).toString(16)}, S-EPT pfn 0x${s.pfn.toString(16)}`);
+        this.#finding(d, 'leaf-missing', m, septValue(page, idx), `mirror leaf present, S-EPT ${SEPT_STATE_NAMES[sState]}`);
+      } else if (page !== null && page.target[idx] !== spte_to_pfn(m)) {
+        this.#finding(d, 'pfn', m, septValue(page, idx), `mirror pfn 0x${spte_to_pfn(m).toString(16)}, S-EPT pfn 0x${page.target[idx].toString(16)}`);
       } else if ((m & VMX_EPT_RWX_MASK) !== VMX_EPT_RWX_MASK || (m & VMX_EPT_ACCESS_BIT) === 0) {
-        this.#finding(d, 'attributes', m, s?.value ?? null, 'mirror leaf lost RWX/accessed bits the S-EPT mapping still grants');
+        this.#finding(d, 'attributes', m, septValue(page, idx), 'mirror leaf lost RWX/accessed bits the S-EPT mapping still grants');
       }
     } else if (m !== null && is_shadow_present_pte(m)) {
-      if (sState !== SEPT_STATE_NL_MAPPED) this.#finding(d, 'table-missing', m, s?.value ?? null, `mirror table present, S-EPT ${SEPT_STATE_NAMES[sState]}`);
+      if (sState !== SEPT_STATE_NL_MAPPED) this.#finding(d, 'table-missing', m, septValue(page, idx), `mirror table present, S-EPT ${SEPT_STATE_NAMES[sState]}`);
     } else if (sState !== SEPT_STATE_FREE) {
-      this.#finding(d, 'stale-external', m, s?.value ?? null, `mirror not present, S-EPT still ${SEPT_STATE_NAMES[sState]}`);
+      this.#finding(d, 'stale-external', m, septValue(page, idx), `mirror not present, S-EPT still ${SEPT_STATE_NAMES[sState]}`);
     }
   }
 

@@ -4,6 +4,17 @@
 import type { SimContext } from './sim_context.ts';
 import { MMU_LOCK_READ, MMU_LOCK_WRITE, type SimThread } from './sim_thread.ts';
 
+/**
+ * A check's explanation: a string, or a function that builds it when the check fires. Hot
+ * checks pass a function, so that a check that holds costs no string formatting (a gfn in hex
+ * on every fault adds up).
+ */
+export type Reason = string | (() => string);
+
+function reasonText(reason: Reason): string {
+  return typeof reason === 'string' ? reason : reason();
+}
+
 function record(ctx: SimContext, t: SimThread, kind: string, site: string, reason: string): number {
   const seq = ctx.events.instant(t.id, 'check', kind, -1, 0, 'none', null, null, site, reason);
   ctx.noteDetection(seq);
@@ -15,8 +26,9 @@ function record(ctx: SimContext, t: SimThread, kind: string, site: string, reaso
  * WARN_ON_ONCE per call site, so a site that fires again (a retry loop on a dead VM) is recorded
  * once; the VM stays bugged either way.
  */
-export function KVM_BUG_ON(ctx: SimContext, t: SimThread, cond: boolean, site: string, reason: string): boolean {
+export function KVM_BUG_ON(ctx: SimContext, t: SimThread, cond: boolean, site: string, lazyReason: Reason): boolean {
   if (!cond) return false;
+  const reason = reasonText(lazyReason);
   ctx.vmBugged = true;
   const once = `KVM_BUG_ON:${site}`;
   if (ctx.warnedOnce.has(once)) return true;
@@ -32,8 +44,9 @@ export function KVM_BUG_ON(ctx: SimContext, t: SimThread, cond: boolean, site: s
  * failed in a way KVM never expects; KVM prints it and bugs the VM. `detail` carries the
  * SEAMCALL's arguments and outputs.
  */
-export function TDX_BUG_ON(ctx: SimContext, t: SimThread, cond: boolean, fn: string, detail: string): boolean {
+export function TDX_BUG_ON(ctx: SimContext, t: SimThread, cond: boolean, fn: string, lazyDetail: Reason): boolean {
   if (!cond) return false;
+  const detail = reasonText(lazyDetail);
   const seq = record(ctx, t, 'TDX_BUG_ON', fn, detail);
   ctx.metrics.bugs.push({ kind: 'TDX_BUG_ON', site: fn, reason: detail, seq, step: ctx.events.step });
   ctx.vmBugged = true;
@@ -41,21 +54,21 @@ export function TDX_BUG_ON(ctx: SimContext, t: SimThread, cond: boolean, fn: str
 }
 
 /** WARN_ON_ONCE(cond): records the first hit per site; later hits are counted only. */
-export function WARN_ON_ONCE(ctx: SimContext, t: SimThread, cond: boolean, site: string, reason = ''): boolean {
+export function WARN_ON_ONCE(ctx: SimContext, t: SimThread, cond: boolean, site: string, reason: Reason = ''): boolean {
   if (!cond) return false;
   ctx.metrics.warns[site] = (ctx.metrics.warns[site] ?? 0) + 1;
   if (!ctx.warnedOnce.has(site)) {
     ctx.warnedOnce.add(site);
-    record(ctx, t, 'WARN', site, reason);
+    record(ctx, t, 'WARN', site, reasonText(reason));
   }
   return true;
 }
 
 /** WARN_ON(cond): records every hit. */
-export function WARN_ON(ctx: SimContext, t: SimThread, cond: boolean, site: string, reason = ''): boolean {
+export function WARN_ON(ctx: SimContext, t: SimThread, cond: boolean, site: string, reason: Reason = ''): boolean {
   if (!cond) return false;
   ctx.metrics.warns[site] = (ctx.metrics.warns[site] ?? 0) + 1;
-  record(ctx, t, 'WARN', site, reason);
+  record(ctx, t, 'WARN', site, reasonText(reason));
   return true;
 }
 
@@ -71,23 +84,27 @@ export function BUG(ctx: SimContext, t: SimThread, site: string, reason: string)
  * site. Like kvm_lockdep_assert_mmu_lock_held it returns true so it can sit in a condition.
  */
 export function lockdep_assert_held_read(ctx: SimContext, t: SimThread, site: string): true {
-  WARN_ON_ONCE(ctx, t, t.mmuLock !== MMU_LOCK_READ, `lockdep:${site}`, 'mmu_lock not held for read');
+  // The site name is built only when the check fires: this runs on every atomic SPTE write.
+  if (t.mmuLock !== MMU_LOCK_READ) WARN_ON_ONCE(ctx, t, true, `lockdep:${site}`, 'mmu_lock not held for read');
   return true;
 }
 
 /** lockdep_assert_held_write(&kvm->mmu_lock); see lockdep_assert_held_read. */
 export function lockdep_assert_held_write(ctx: SimContext, t: SimThread, site: string): true {
-  WARN_ON_ONCE(ctx, t, t.mmuLock !== MMU_LOCK_WRITE, `lockdep:${site}`, 'mmu_lock not held for write');
+  if (t.mmuLock !== MMU_LOCK_WRITE) WARN_ON_ONCE(ctx, t, true, `lockdep:${site}`, 'mmu_lock not held for write');
   return true;
 }
 
 /** lockdep_assert_held(&kvm->mmu_lock): held in either mode. */
 export function lockdep_assert_held(ctx: SimContext, t: SimThread, site: string): true {
-  WARN_ON_ONCE(ctx, t, t.mmuLock !== MMU_LOCK_READ && t.mmuLock !== MMU_LOCK_WRITE, `lockdep:${site}`, 'mmu_lock not held');
+  if (t.mmuLock !== MMU_LOCK_READ && t.mmuLock !== MMU_LOCK_WRITE) WARN_ON_ONCE(ctx, t, true, `lockdep:${site}`, 'mmu_lock not held');
   return true;
 }
 
-/** assert() for bugs in our own code: throws, so a test fails. Never for modeled checks. */
-export function assert(cond: boolean, message = 'assertion failed'): asserts cond {
-  if (!cond) throw new Error(message);
+/**
+ * assert() for bugs in our own code: throws, so a test fails. Never for modeled checks. On a hot
+ * path pass the message as a function (see Reason).
+ */
+export function assert(cond: boolean, message: Reason = 'assertion failed'): asserts cond {
+  if (!cond) throw new Error(reasonText(message));
 }

@@ -18,7 +18,7 @@ import type { Metrics } from './metrics.ts';
 import { KvmMmu } from './mmu/kvm_mmu.ts';
 import { runOp } from './ops/run_op.ts';
 import { Prng } from './prng.ts';
-import { BLOCKED, STEP, type Proc } from './proc.ts';
+import { BLOCKED, STEP, mustYieldStep, type Proc } from './proc.ts';
 import { runThreads, type SchedThread } from './scheduler.ts';
 import { SimContext } from './sim_context.ts';
 import { newSimThread, type SimThread } from './sim_thread.ts';
@@ -83,9 +83,18 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunResult 
   if (checker !== null) installChecker(vm, checker);
   const run = newRunState(vm, scenario);
   vm.td.onEntryWrite = septEntryWriter(vm, run);
-  const procs = vm.threads.map((t) => threadProc(vm, t, checker, run));
+  const procs: SchedThread[] = vm.threads.map((t) => ({ thread: t, proc: phasesProc(vm, t, run) }));
   const choice = choiceFor(options.schedule ?? scenario.schedule, seed, vm.threads);
-  const sched = runThreads(ctx, procs, choice, { stepsMax: options.stepsMax ?? STEPS_MAX_DEFAULT });
+  const sched = runThreads(ctx, procs, choice, {
+    stepsMax: options.stepsMax ?? STEPS_MAX_DEFAULT,
+    // Each step records the running thread (S-EPT writes and findings are attributed to it) and
+    // runs the checker after it.
+    beforeStep: (id) => {
+      run.current = id;
+      if (checker !== null) checker.currentThread = id;
+    },
+    afterStep: checker === null ? undefined : () => checker.afterStep(),
+  });
   checker?.finish(scenario.phases.some((p) => Object.values(p.threads).some((ops) => ops.some((o) => o.op === 'teardown'))));
   const outcome = classify(vm, sched.outcome, sched.reason);
   finishMetrics(ctx);
@@ -184,30 +193,20 @@ function newRunState(vm: SimVm, scenario: Scenario): RunState {
 /** TD.onEntryWrite: every S-EPT entry change becomes a `tree: 'sept'` event on the running thread. */
 function septEntryWriter(vm: SimVm, run: RunState): (gfn: number, level: number, old: U64, nw: U64) => void {
   return (gfn, level, old, nw) => {
-    const from = SEPT_STATE_NAMES[sept_state_of(old)];
-    const to = SEPT_STATE_NAMES[sept_state_of(nw)];
-    vm.ctx.events.instant(run.current, 'tdx', 'S-EPT entry', gfn, level, 'sept', old, nw, '', from === to ? to : `${from} -> ${to}`);
+    vm.ctx.events.instant(run.current, 'tdx', 'S-EPT entry', gfn, level, 'sept', old, nw, '', septTransitionText(sept_state_of(old), sept_state_of(nw)));
   };
 }
 
-/**
- * One thread as the scheduler sees it: each step records the running thread and runs the
- * checker after it.
- */
-function threadProc(vm: SimVm, t: SimThread, checker: InvariantChecker | null, run: RunState): SchedThread {
-  const inner = phasesProc(vm, t, run);
-  function* instrumented(): Proc<void> {
-    for (;;) {
-      run.current = t.id;
-      if (checker !== null) checker.currentThread = t.id;
-      const r = inner.next();
-      if (checker !== null) checker.afterStep();
-      if (r.done === true) return;
-      yield r.value;
-    }
-  }
-  return { thread: t, proc: instrumented() };
+/** `FREE -> PENDING`, or the state alone when it stays; -1 (an encoding the module never writes) has no name. */
+function septTransitionText(from: number, to: number): string {
+  if (from >= 0 && to >= 0) return SEPT_TRANSITION_TEXT[from][to];
+  const fromName = SEPT_STATE_NAMES[from] as string | undefined;
+  const toName = SEPT_STATE_NAMES[to] as string | undefined;
+  return fromName === toName ? (toName ?? '') : `${fromName} -> ${toName}`;
 }
+
+/** The detail of an S-EPT entry event by [old state][new state]: `FREE -> PENDING`, or the state when it stays. Built once, not per write. */
+const SEPT_TRANSITION_TEXT: readonly (readonly string[])[] = SEPT_STATE_NAMES.map((from) => SEPT_STATE_NAMES.map((to) => (from === to ? to : `${from} -> ${to}`)));
 
 /**
  * A thread's operations, phase by phase. Phases are separated by a barrier: a thread that
@@ -221,7 +220,7 @@ function* phasesProc(vm: SimVm, t: SimThread, run: RunState): Proc<void> {
       yield* runOp(vm, t, op, run.ordinals.get(op) ?? -1);
     }
     run.phaseRemaining[p]--;
-    yield STEP;
+    if (mustYieldStep()) yield STEP;
     while (run.phaseRemaining[p] > 0) yield BLOCKED;
   }
 }

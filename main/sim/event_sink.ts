@@ -19,6 +19,23 @@ export interface EventSinkOptions {
 
 const FNV_PRIME = 16777619;
 
+/**
+ * Scratch for the words of one event's hash (at most 5 + 3 * 2 + 2). Stored as int32: every
+ * use (`^`, `&`, `>>>`) converts to 32 bits first, so the hash is the same as on the numbers.
+ */
+const HASH_WORDS = new Int32Array(16);
+
+/** A number's hash words, as #mixNumber mixes them: NaN is one word, else low then high 32 bits. */
+function putNumberWords(words: Int32Array, n: number, v: number): number {
+  if (v !== v) {
+    words[n] = 0x7ff80000;
+    return n + 1;
+  }
+  words[n] = v >>> 0;
+  words[n + 1] = Math.floor(v / 4294967296) | 0;
+  return n + 2;
+}
+
 function newChunk(seqStart: number, size: number, stringsStart: number): EventChunk {
   return {
     seqStart,
@@ -63,6 +80,12 @@ export class EventSink {
   #chunk: EventChunk;
   /** Per thread: the stack of open span seqs. */
   readonly #stacks: number[][] = [];
+  /**
+   * Threads with more than one open span, i.e. inside a kernel function and not just inside
+   * their operation's span: the invariant checker's quiescence test, kept as spans open and
+   * close so it costs O(1) per step.
+   */
+  deepThreads = 0;
   /** Per thread: the scenario operation ordinal its events belong to. */
   readonly #threadOp: number[] = [];
   #h1 = 0x811c9dc5;
@@ -95,7 +118,9 @@ export class EventSink {
   /** Opens a span on `thread` and returns its seq. */
   begin(thread: number, layer: Layer, name: string, gfn = -1, level = 0, detail = ''): number {
     const seq = this.#emit(thread, LAYER_ID[layer], name, gfn, level, 0, NaN, NaN, '', detail, -1);
-    this.#stack(thread).push(seq);
+    const stack = this.#stack(thread);
+    stack.push(seq);
+    if (stack.length === 2) this.deepThreads++;
     return seq;
   }
 
@@ -104,19 +129,22 @@ export class EventSink {
     const stack = this.#stack(thread);
     const seq = stack.pop();
     if (seq === undefined) throw new Error(`EventSink.end: thread ${thread} has no open span`);
+    if (stack.length === 1) this.deepThreads--;
     const last = this.count - 1;
     const c = this.#chunk;
+    const statusId = status === '' ? 0 : this.intern(status);
+    const detailId = detail === '' ? 0 : this.intern(detail);
     if (seq >= c.seqStart) {
       c.end[seq - c.seqStart] = last;
-      if (status !== '') c.status[seq - c.seqStart] = this.intern(status);
-      if (detail !== '') c.detail[seq - c.seqStart] = this.intern(detail);
+      if (statusId !== 0) c.status[seq - c.seqStart] = statusId;
+      if (detailId !== 0) c.detail[seq - c.seqStart] = detailId;
     } else {
       // The span's row left in an earlier chunk: the recorder patches it.
       c.endPatches.push(seq, last);
-      if (status !== '' || detail !== '') c.statusPatches.push(seq, status === '' ? 0 : this.intern(status), detail === '' ? 0 : this.intern(detail));
+      if (statusId !== 0 || detailId !== 0) c.statusPatches.push(seq, statusId, detailId);
     }
-    if (status !== '') this.#mix(this.intern(status) ^ 0x7f4a7c15);
-    if (detail !== '') this.#mix(this.intern(detail) ^ 0x2545f491);
+    if (statusId !== 0) this.#mix(statusId ^ 0x7f4a7c15);
+    if (detailId !== 0) this.#mix(detailId ^ 0x2545f491);
   }
 
   /** Closes every open span of `thread` (an aborted operation). */
@@ -201,16 +229,6 @@ export class EventSink {
     this.#h2 ^= this.#h2 >>> 15;
   }
 
-  #mixNumber(v: number): void {
-    if (Number.isNaN(v)) {
-      this.#mix(0x7ff80000);
-      return;
-    }
-    const hi = Math.floor(v / 4294967296);
-    this.#mix(v >>> 0);
-    this.#mix(hi | 0);
-  }
-
   #emit(
     thread: number,
     layer: number,
@@ -237,12 +255,13 @@ export class EventSink {
     const statusId = status === '' ? 0 : this.intern(status);
     const detailId = detail === '' ? 0 : this.intern(detail);
     const op = this.#threadOp[thread] ?? -1;
+    const step = this.step;
     c.thread[i] = thread;
     c.layer[i] = layer;
     c.name[i] = nameId;
     c.parent[i] = parent;
     c.end[i] = endOffset === 0 ? seq : -1;
-    c.step[i] = this.step;
+    c.step[i] = step;
     c.op[i] = op;
     c.gfn[i] = gfn;
     c.level[i] = level;
@@ -251,16 +270,31 @@ export class EventSink {
     c.new[i] = nw;
     c.status[i] = statusId;
     c.detail[i] = detailId;
-    this.#mix(thread | (layer << 8) | (tree << 12) | (level << 16));
-    this.#mix(nameId);
-    this.#mix(parent);
-    this.#mix(this.step);
-    this.#mix(op);
-    this.#mixNumber(gfn);
-    this.#mixNumber(old);
-    this.#mixNumber(nw);
-    this.#mix(statusId);
-    this.#mix(detailId);
+    // The same words, in the same order, as #mix and #mixNumber, hashed on locals (the
+    // hottest lines of a run).
+    const words = HASH_WORDS;
+    words[0] = thread | (layer << 8) | (tree << 12) | (level << 16);
+    words[1] = nameId;
+    words[2] = parent;
+    words[3] = step;
+    words[4] = op;
+    let n = 5;
+    n = putNumberWords(words, n, gfn);
+    n = putNumberWords(words, n, old);
+    n = putNumberWords(words, n, nw);
+    words[n++] = statusId;
+    words[n++] = detailId;
+    let h1 = this.#h1;
+    let h2 = this.#h2;
+    for (let k = 0; k < n; k++) {
+      const w = words[k];
+      h1 = Math.imul(h1 ^ (w & 0xffff), FNV_PRIME);
+      h1 = Math.imul(h1 ^ (w >>> 16), FNV_PRIME);
+      h2 = Math.imul(h2 ^ w, 0x5bd1e995);
+      h2 ^= h2 >>> 15;
+    }
+    this.#h1 = h1;
+    this.#h2 = h2;
     return seq;
   }
 

@@ -46,8 +46,20 @@ export function newMetrics(): Metrics {
   };
 }
 
+/** "hook@call_site" keys by hook, then site: built once, not on every hook call. */
+const hookCallKeys = new Map<string, Map<string, string>>();
+
 export function countHookCall(m: Metrics, hook: string, site: string): void {
-  const key = `${hook}@${site}`;
+  let bySite = hookCallKeys.get(hook);
+  if (bySite === undefined) {
+    bySite = new Map();
+    hookCallKeys.set(hook, bySite);
+  }
+  let key = bySite.get(site);
+  if (key === undefined) {
+    key = `${hook}@${site}`;
+    bySite.set(site, key);
+  }
   m.hookCalls[key] = (m.hookCalls[key] ?? 0) + 1;
 }
 

@@ -17,6 +17,46 @@ export type Yield = typeof STEP | typeof BLOCKED | typeof SPIN;
 /** A simulated computation that yields at step points and returns T. */
 export type Proc<T = void> = Generator<Yield, T, void>;
 
+/**
+ * The running scheduler, seen from inside the thread it is running: `stepInPlace` runs the
+ * boundary of the step that just ended (checker, accounting, the next choice) and returns true
+ * when the thread must really suspend, false when the next step is this thread's own.
+ */
+export interface StepGate {
+  stepInPlace(): boolean;
+}
+
+/** The gate of the scheduler running now; null while a Proc is driven by hand (tests). */
+let stepGate: StepGate | null = null;
+
+/** Installs the running scheduler's gate and returns the one it replaces (restore it after). */
+export function setStepGate(gate: StepGate | null): StepGate | null {
+  const outer = stepGate;
+  stepGate = gate;
+  return outer;
+}
+
+/**
+ * A STEP point, written `if (mustYieldStep()) yield STEP;`. The step boundary always happens
+ * (the scheduler counts, checks and chooses exactly as if the thread had yielded); the
+ * generator suspends only when another thread runs next or the run ends. A deep chain of
+ * `yield*` costs a resume per level, so not suspending for nothing is most of the engine's
+ * speed on a single runnable thread. Without a scheduler (a Proc driven by hand) it always
+ * yields.
+ */
+export function mustYieldStep(): boolean {
+  return stepGate === null || stepGate.stepInPlace();
+}
+
+/**
+ * A Proc that returns `value` without a step: lets a dispatcher that is a plain function (it
+ * returns the Proc of the path it chose, one generator level fewer on the hot path) return an
+ * early error as a Proc too.
+ */
+export function* returnNow<T>(value: T): Proc<T> {
+  return value;
+}
+
 /** errno values the kernel functions return (negated, as in the kernel). */
 export const EBUSY = 16;
 export const EIO = 5;

@@ -13,7 +13,7 @@
 // Model code keeps to this: a step that changes state the blocked ones wait on ends in STEP.
 import type { SimContext } from './sim_context.ts';
 import type { SimThread } from './sim_thread.ts';
-import { BLOCKED, SPIN, type Proc } from './proc.ts';
+import { BLOCKED, SPIN, STEP, setStepGate, type Proc, type StepGate } from './proc.ts';
 import type { ChoiceSource } from './choice_source.ts';
 import { assert } from './checks.ts';
 
@@ -29,6 +29,10 @@ export interface SchedulerOptions {
   stallStepsMax?: number;
   /** Record the schedule taken (one thread id per step). Default true. */
   recordSchedule?: boolean;
+  /** Runs right before each step of thread `id` (the engine: who is running now). */
+  beforeStep?: (id: number) => void;
+  /** Runs right after each step of thread `id`, before the scheduler looks at how it ended (the checker). */
+  afterStep?: (id: number) => void;
 }
 
 export type SchedOutcome = 'completed' | 'vm-bugged' | 'host-bug' | 'livelock' | 'deadlock';
@@ -65,72 +69,166 @@ class ScheduleLog {
   }
 }
 
-/** Runs `threads` until all return, or the run ends early; see the file comment. */
-export function runThreads(ctx: SimContext, threads: readonly SchedThread[], choice: ChoiceSource, options: SchedulerOptions): SchedResult {
-  const count = threads.length;
-  for (let i = 0; i < count; i++) assert(threads[i].thread.id === i, 'runThreads: thread ids must be 0..n-1 in order');
-  const stallStepsMax = options.stallStepsMax ?? STALL_STEPS_MAX_DEFAULT;
-  const record = options.recordSchedule ?? true;
-  const live = new Uint8Array(count).fill(1);
-  const blocked = new Uint8Array(count);
-  const spins = new Float64Array(count);
-  const results: unknown[] = new Array(count);
-  const schedule = new ScheduleLog();
-  const runnable: number[] = [];
-  let liveCount = count;
-  let blockedCount = 0;
+/** How a step ended when it ended at a STEP point handled in place (see stepInPlace). */
+const STEP_RESULT: IteratorResult<number, unknown> = { done: false, value: STEP };
+
+/**
+ * One run of the scheduler. The run loop resumes the chosen thread; the thread runs one step
+ * and suspends at its next step point. `stepInPlace` is the same step boundary run from inside
+ * the thread (proc.ts mustYieldStep): when the choice falls on the same thread again,
+ * suspending and resuming its generator chain would change nothing, so it goes on in place.
+ * Either way every step is counted, checked, chosen and recorded the same way, in the same
+ * order, so the run, its schedule and its events are the same.
+ */
+class Scheduler implements StepGate {
+  readonly #ctx: SimContext;
+  readonly #threads: readonly SchedThread[];
+  readonly #choice: ChoiceSource;
+  readonly #options: SchedulerOptions;
+  readonly #stallStepsMax: number;
+  readonly #record: boolean;
+  readonly #live: Uint8Array;
+  readonly #blocked: Uint8Array;
+  readonly #spins: Float64Array;
+  readonly #results: unknown[];
+  readonly #schedule = new ScheduleLog();
+  readonly #runnable: number[] = [];
+  #liveCount: number;
+  #blockedCount = 0;
   /** `runnable` must be rebuilt: a thread ended, blocked, or was unblocked. */
-  let runnableStale = true;
-  let steps = 0;
-  let stalled = 0;
-  const finish = (outcome: SchedOutcome, reason: string): SchedResult => {
-    ctx.metrics.steps += steps;
-    return { outcome, reason, steps, schedule: schedule.take(), note: choice.note(), results };
-  };
-  while (liveCount > 0) {
-    if (steps >= options.stepsMax) return finish('livelock', livelockReason('stepsMax', options.stepsMax, threads, live, spins));
-    if (runnableStale) {
-      runnable.length = 0;
-      for (let i = 0; i < count; i++) if (live[i] === 1 && blocked[i] === 0) runnable.push(i);
-      runnableStale = false;
+  #runnableStale = true;
+  #steps = 0;
+  #stalled = 0;
+  /** The thread whose step is running. */
+  #current = -1;
+  /** The step boundary already ran in place and chose this thread next (-1: the run is over). */
+  #nextChosenInPlace: number | null = null;
+  #result: SchedResult | null = null;
+
+  constructor(ctx: SimContext, threads: readonly SchedThread[], choice: ChoiceSource, options: SchedulerOptions) {
+    const count = threads.length;
+    for (let i = 0; i < count; i++) assert(threads[i].thread.id === i, 'runThreads: thread ids must be 0..n-1 in order');
+    this.#ctx = ctx;
+    this.#threads = threads;
+    this.#choice = choice;
+    this.#options = options;
+    this.#stallStepsMax = options.stallStepsMax ?? STALL_STEPS_MAX_DEFAULT;
+    this.#record = options.recordSchedule ?? true;
+    this.#live = new Uint8Array(count).fill(1);
+    this.#blocked = new Uint8Array(count);
+    this.#spins = new Float64Array(count);
+    this.#results = new Array(count);
+    this.#liveCount = count;
+  }
+
+  run(): SchedResult {
+    const outer = setStepGate(this);
+    try {
+      let id = this.#beginStep();
+      while (id >= 0) {
+        const r = this.#threads[id].proc.next();
+        if (this.#nextChosenInPlace !== null) {
+          id = this.#nextChosenInPlace;
+          this.#nextChosenInPlace = null;
+        } else {
+          id = this.#endStep(id, r) ? -1 : this.#beginStep();
+        }
+      }
+    } finally {
+      setStepGate(outer);
     }
-    if (runnable.length === 0) return finish('deadlock', deadlockReason(threads, live));
-    const id = choice.pick(runnable, steps);
-    assert(live[id] === 1 && blocked[id] === 0, `runThreads: choice picked thread ${id}, which cannot run`);
-    if (record) schedule.push(id);
-    ctx.events.step = steps;
-    const r = threads[id].proc.next();
-    steps++;
+    assert(this.#result !== null, 'runThreads: ended without a result');
+    return this.#result;
+  }
+
+  /** StepGate: the running thread reached a STEP point. True: suspend (yield STEP). */
+  stepInPlace(): boolean {
+    const id = this.#current;
+    const next = this.#endStep(id, STEP_RESULT) ? -1 : this.#beginStep();
+    if (next === id) return false;
+    this.#nextChosenInPlace = next;
+    return true;
+  }
+
+  /** The end of thread `id`'s step, which ended as `r`. True when the run is over. */
+  #endStep(id: number, r: IteratorResult<number, unknown>): boolean {
+    this.#options.afterStep?.(id);
+    this.#steps++;
     if (r.done === true) {
-      results[id] = r.value;
-      live[id] = 0;
-      liveCount--;
-      if (blockedCount > 0) blocked.fill(0);
-      blockedCount = 0;
-      runnableStale = true;
-      stalled = 0;
+      this.#results[id] = r.value;
+      this.#live[id] = 0;
+      this.#liveCount--;
+      this.#unblockAll();
+      this.#runnableStale = true;
+      this.#stalled = 0;
     } else if (r.value === BLOCKED) {
-      blocked[id] = 1;
-      blockedCount++;
-      runnableStale = true;
-      stalled++;
+      this.#blocked[id] = 1;
+      this.#blockedCount++;
+      this.#runnableStale = true;
+      this.#stalled++;
     } else if (r.value === SPIN) {
-      spins[id]++;
-      stalled++;
+      this.#spins[id]++;
+      this.#stalled++;
     } else {
       // Progress: every blocked thread may be able to go on now.
-      if (blockedCount > 0) {
-        blocked.fill(0);
-        blockedCount = 0;
-        runnableStale = true;
-      }
-      stalled = 0;
+      this.#unblockAll();
+      this.#stalled = 0;
     }
-    if (ctx.hostBug !== null) return finish('host-bug', `BUG() at ${ctx.hostBug.site}: ${ctx.hostBug.reason}`);
-    if (stalled > stallStepsMax) return finish('livelock', livelockReason('stallStepsMax', stallStepsMax, threads, live, spins));
+    const ctx = this.#ctx;
+    if (ctx.hostBug !== null) return this.#finish('host-bug', `BUG() at ${ctx.hostBug.site}: ${ctx.hostBug.reason}`);
+    if (this.#stalled > this.#stallStepsMax) return this.#finish('livelock', livelockReason('stallStepsMax', this.#stallStepsMax, this.#threads, this.#live, this.#spins));
+    return false;
   }
-  if (ctx.vmBugged) return finish('vm-bugged', ctx.metrics.bugs.length > 0 ? `${ctx.metrics.bugs[0].kind} at ${ctx.metrics.bugs[0].site}` : 'vm bugged');
-  return finish('completed', '');
+
+  #unblockAll(): void {
+    if (this.#blockedCount === 0) return;
+    this.#blocked.fill(0);
+    this.#blockedCount = 0;
+    this.#runnableStale = true;
+  }
+
+  /** Chooses the thread for the next step and starts it; -1 when the run is over. */
+  #beginStep(): number {
+    const ctx = this.#ctx;
+    if (this.#liveCount === 0) {
+      if (ctx.vmBugged) this.#finish('vm-bugged', ctx.metrics.bugs.length > 0 ? `${ctx.metrics.bugs[0].kind} at ${ctx.metrics.bugs[0].site}` : 'vm bugged');
+      else this.#finish('completed', '');
+      return -1;
+    }
+    if (this.#steps >= this.#options.stepsMax) {
+      this.#finish('livelock', livelockReason('stepsMax', this.#options.stepsMax, this.#threads, this.#live, this.#spins));
+      return -1;
+    }
+    const runnable = this.#runnable;
+    if (this.#runnableStale) {
+      runnable.length = 0;
+      for (let i = 0; i < this.#threads.length; i++) if (this.#live[i] === 1 && this.#blocked[i] === 0) runnable.push(i);
+      this.#runnableStale = false;
+    }
+    if (runnable.length === 0) {
+      this.#finish('deadlock', deadlockReason(this.#threads, this.#live));
+      return -1;
+    }
+    const id = this.#choice.pick(runnable, this.#steps);
+    // The message is built only on failure: this runs on every step.
+    if (this.#live[id] !== 1 || this.#blocked[id] !== 0) assert(false, `runThreads: choice picked thread ${id}, which cannot run`);
+    if (this.#record) this.#schedule.push(id);
+    ctx.events.step = this.#steps;
+    this.#current = id;
+    this.#options.beforeStep?.(id);
+    return id;
+  }
+
+  #finish(outcome: SchedOutcome, reason: string): true {
+    this.#ctx.metrics.steps += this.#steps;
+    this.#result = { outcome, reason, steps: this.#steps, schedule: this.#schedule.take(), note: this.#choice.note(), results: this.#results };
+    return true;
+  }
+}
+
+/** Runs `threads` until all return, or the run ends early; see the file comment. */
+export function runThreads(ctx: SimContext, threads: readonly SchedThread[], choice: ChoiceSource, options: SchedulerOptions): SchedResult {
+  return new Scheduler(ctx, threads, choice, options).run();
 }
 
 function livelockReason(budget: string, value: number, threads: readonly SchedThread[], live: Uint8Array, spins: Float64Array): string {

@@ -11,7 +11,7 @@ import { KVM_PAGES_PER_HPAGE } from '../../../shared/spte.ts';
 import type { Injection, SeamcallName } from '../../../shared/scenario.ts';
 import { TDX_BUG_ON, lockdep_assert_held_write } from '../checks.ts';
 import { countSeamcall } from '../metrics.ts';
-import { EBUSY, EIO, STEP, type Proc } from '../proc.ts';
+import { EBUSY, EIO, STEP, mustYieldStep, type Proc } from '../proc.ts';
 import type { SimContext } from '../sim_context.ts';
 import type { SimThread } from '../sim_thread.ts';
 import type { HostMemory } from '../host_memory.ts';
@@ -73,6 +73,8 @@ export class KvmTdx {
 
   /** Counts a call of `name` and returns the injected status for it, if any. */
   nextForcedStatus(name: string): TdxStatus | null {
+    // The call count only serves injections: a run without any need not keep it.
+    if (this.#forced.size === 0) return null;
     const n = (this.#calls.get(name) ?? 0) + 1;
     this.#calls.set(name, n);
     const list = this.#forced.get(name);
@@ -98,24 +100,32 @@ export function pg_level_to_tdx_sept_level(level: number): number {
  * made, closed with the status name and the raw outputs.
  */
 export function* seamcall(kt: KvmTdx, t: SimThread, name: SeamcallName | 'TDH.VP.FLUSH' | 'TDH.PHYMEM.CACHE.WB' | 'TDH.MR.FINALIZE', gfn: number, level: number, call: () => SeamcallResult): Proc<SeamcallResult> {
-  yield STEP;
+  if (mustYieldStep()) yield STEP;
   const events = kt.ctx.events;
   events.begin(t.id, 'tdx', name, gfn, level);
   const forced = kt.nextForcedStatus(name);
   const r = forced !== null ? seamcallResult(forced) : call();
   const statusName = tdx_status_name(r.status);
   countSeamcall(kt.ctx.metrics, name, statusName);
-  const detail = `rax=${tdx_status_hex(r.status)}${forced !== null ? ' (injected)' : ''}` + (r.status !== TDX_SUCCESS ? ` rcx=0x${r.rcx.toString(16)} rdx=0x${r.rdx.toString(16)}` : '');
+  const detail = forced === null && r.status === TDX_SUCCESS ? SUCCESS_DETAIL : seamcallDetail(r, forced !== null);
   events.end(t.id, statusName, detail);
   return r;
 }
+
+/** The raw outputs of a SEAMCALL for its event: RAX, and RCX/RDX when it failed. */
+function seamcallDetail(r: SeamcallResult, injected: boolean): string {
+  return `rax=${tdx_status_hex(r.status)}${injected ? ' (injected)' : ''}` + (r.status !== TDX_SUCCESS ? ` rcx=0x${r.rcx.toString(16)} rdx=0x${r.rdx.toString(16)}` : '');
+}
+
+/** seamcallDetail of a plain TDX_SUCCESS, the common case, built once. */
+const SUCCESS_DETAIL = seamcallDetail(seamcallResult(TDX_SUCCESS), false);
 
 /**
  * kvm_make_all_cpus_request(kvm, KVM_REQ_OUTSIDE_GUEST_MODE): every vCPU leaves guest mode and
  * KVM waits for the acknowledgements. In the model the IPIs land at once.
  */
 export function* kvm_kick_all_vcpus(kt: KvmTdx, t: SimThread): Proc<void> {
-  yield STEP;
+  if (mustYieldStep()) yield STEP;
   kt.ctx.metrics.kicks++;
   const kicked = kick_all_vcpus(kt.td);
   kt.ctx.events.instant(t.id, 'tdx', 'KVM_REQ_OUTSIDE_GUEST_MODE', -1, 0, 'none', null, null, '', `${kicked} vCPU(s) left guest mode`);

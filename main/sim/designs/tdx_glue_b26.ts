@@ -6,7 +6,7 @@
 import { PG_LEVEL_2M, PG_LEVEL_4K, VMX_EPT_RWX_MASK, spte_to_pfn } from '../../../shared/spte.ts';
 import type { U64 } from '../../../shared/u64.ts';
 import { KVM_BUG_ON, WARN_ON_ONCE, lockdep_assert_held_write } from '../checks.ts';
-import { EINVAL, EIO, type Proc } from '../proc.ts';
+import { EINVAL, EIO, returnNow, type Proc } from '../proc.ts';
 import type { SimThread } from '../sim_thread.ts';
 import type { kvm_mmu_page } from '../mmu/kvm_mmu_page.ts';
 import {
@@ -21,20 +21,23 @@ export { PG_LEVEL_2M, PG_LEVEL_4K };
 export function* tdx_sept_link_private_spt(kt: KvmTdx, t: SimThread, gfn: number, level: number, child: kvm_mmu_page): Proc<number> {
   // The hook receives a bare page, so TDX checks that the MMU passed the table it meant.
   if (KVM_BUG_ON(kt.ctx, t, child.external_spt === null, 'tdx_sept_link_private_spt', 'no external_spt')) return -EIO;
-  if (KVM_BUG_ON(kt.ctx, t, child.role.level + 1 !== level, 'tdx_sept_link_private_spt', `sp level ${child.role.level} under level ${level}`)) return -EIO;
-  if (KVM_BUG_ON(kt.ctx, t, child.gfn !== gfn, 'tdx_sept_link_private_spt', `sp gfn 0x${child.gfn.toString(16)} != 0x${gfn.toString(16)}`)) return -EIO;
+  if (KVM_BUG_ON(kt.ctx, t, child.role.level + 1 !== level, 'tdx_sept_link_private_spt', () => `sp level ${child.role.level} under level ${level}`)) return -EIO;
+  if (KVM_BUG_ON(kt.ctx, t, child.gfn !== gfn, 'tdx_sept_link_private_spt', () => `sp gfn 0x${child.gfn.toString(16)} != 0x${gfn.toString(16)}`)) return -EIO;
   return yield* tdx_sept_add(kt, t, gfn, level, child.external_spt as number);
 }
 
-/** tdx_sept_set_private_spte(): map a leaf, AUG once runnable, PAGE.ADD before finalize. */
-export function* tdx_sept_set_private_spte(kt: KvmTdx, t: SimThread, gfn: number, level: number, mirror_spte: U64, maxLevel: number): Proc<number> {
-  if (KVM_BUG_ON(kt.ctx, t, level > maxLevel, 'tdx_sept_set_private_spte', `level ${level}`)) return -EIO;
+/**
+ * tdx_sept_set_private_spte(): map a leaf, AUG once runnable, PAGE.ADD before finalize. A plain
+ * function returning the chosen SEAMCALL's Proc (one generator level fewer per fault).
+ */
+export function tdx_sept_set_private_spte(kt: KvmTdx, t: SimThread, gfn: number, level: number, mirror_spte: U64, maxLevel: number): Proc<number> {
+  if (KVM_BUG_ON(kt.ctx, t, level > maxLevel, 'tdx_sept_set_private_spte', () => `level ${level}`)) return returnNow(-EIO);
   // TDX maps private memory RWX; a mirror leaf without it means the MMU built it wrongly.
   WARN_ON_ONCE(kt.ctx, t, (mirror_spte & VMX_EPT_RWX_MASK) !== VMX_EPT_RWX_MASK, 'tdx_sept_set_private_spte:rwx', 'mirror leaf is not RWX');
   const pfn = spte_to_pfn(mirror_spte);
-  if (kt.state === 'runnable') return yield* tdx_mem_page_aug(kt, t, gfn, level, pfn);
-  if (KVM_BUG_ON(kt.ctx, t, level !== PG_LEVEL_4K, 'tdx_mem_page_add', `PAGE.ADD is 4K only, level ${level}`)) return -EIO;
-  return yield* tdx_mem_page_add(kt, t, gfn, level, pfn);
+  if (kt.state === 'runnable') return tdx_mem_page_aug(kt, t, gfn, level, pfn);
+  if (KVM_BUG_ON(kt.ctx, t, level !== PG_LEVEL_4K, 'tdx_mem_page_add', () => `PAGE.ADD is 4K only, level ${level}`)) return returnNow(-EIO);
+  return tdx_mem_page_add(kt, t, gfn, level, pfn);
 }
 
 /** [V3] 08/24 tdx_sept_split_private_spte(): BLOCK, TRACK, DEMOTE into the child's page. */
@@ -50,7 +53,7 @@ export function* tdx_sept_remove_private_spte(kt: KvmTdx, t: SimThread, gfn: num
   lockdep_assert_held_write(kt.ctx, t, 'tdx_sept_remove_private_spte');
   // "HKID is released after all private pages have been removed": a leaf left after it is a bug.
   if (KVM_BUG_ON(kt.ctx, t, !kt.is_hkid_assigned(), 'tdx_sept_remove_private_spte', 'HKID already released')) return;
-  if (KVM_BUG_ON(kt.ctx, t, level > maxLevel, 'tdx_sept_remove_private_spte', `level ${level}`)) return;
+  if (KVM_BUG_ON(kt.ctx, t, level > maxLevel, 'tdx_sept_remove_private_spte', () => `level ${level}`)) return;
   yield* tdx_sept_zap_leaf(kt, t, gfn, level, spte_to_pfn(mirror_spte));
 }
 

@@ -6,7 +6,7 @@
 import { PG_LEVEL_2M, PG_LEVEL_4K, VMX_EPT_RWX_MASK, is_last_spte, is_shadow_present_pte, spte_to_pfn } from '../../../shared/spte.ts';
 import type { U64 } from '../../../shared/u64.ts';
 import { KVM_BUG_ON, WARN_ON_ONCE, lockdep_assert_held, lockdep_assert_held_write } from '../checks.ts';
-import { EIO, type Proc } from '../proc.ts';
+import { EIO, returnNow, type Proc } from '../proc.ts';
 import type { SimThread } from '../sim_thread.ts';
 import type { kvm_mmu_page } from '../mmu/kvm_mmu_page.ts';
 import {
@@ -29,7 +29,7 @@ export interface KxGlueOptions {
 function* tdx_sept_remove_leaf_spte(kt: KvmTdx, t: SimThread, gfn: number, level: number, old: U64): Proc<number> {
   lockdep_assert_held_write(kt.ctx, t, 'tdx_sept_remove_leaf_spte');
   if (KVM_BUG_ON(kt.ctx, t, !kt.is_hkid_assigned(), 'tdx_sept_remove_leaf_spte', 'HKID already released')) return -EIO;
-  if (KVM_BUG_ON(kt.ctx, t, level > MAX_PRIVATE_LEVEL, 'tdx_sept_remove_leaf_spte', `level ${level}`)) return -EIO;
+  if (KVM_BUG_ON(kt.ctx, t, level > MAX_PRIVATE_LEVEL, 'tdx_sept_remove_leaf_spte', () => `level ${level}`)) return -EIO;
   return (yield* tdx_sept_zap_leaf(kt, t, gfn, level, spte_to_pfn(old))) ? 0 : -EIO;
 }
 
@@ -73,34 +73,38 @@ function* tdx_sept_map_nonleaf_spte(kt: KvmTdx, t: SimThread, gfn: number, level
   const child = kt.mmu.spte_to_child_sp(nw);
   if (KVM_BUG_ON(kt.ctx, t, child === null || child.external_spt === null, 'tdx_spte_to_sept_pt', 'no external page table')) return -EIO;
   const sp = child as kvm_mmu_page;
-  if (KVM_BUG_ON(kt.ctx, t, sp.role.level + 1 !== level || sp.gfn !== gfn, 'tdx_spte_to_sept_pt', `sp level ${sp.role.level} gfn 0x${sp.gfn.toString(16)}`)) return -EIO;
+  if (KVM_BUG_ON(kt.ctx, t, sp.role.level + 1 !== level || sp.gfn !== gfn, 'tdx_spte_to_sept_pt', () => `sp level ${sp.role.level} gfn 0x${sp.gfn.toString(16)}`)) return -EIO;
   return yield* tdx_sept_add(kt, t, gfn, level, sp.external_spt as number);
 }
 
 /** tdx_sept_map_leaf_spte(): AUG once runnable, PAGE.ADD before finalize. */
-function* tdx_sept_map_leaf_spte(kt: KvmTdx, t: SimThread, gfn: number, level: number, nw: U64): Proc<number> {
-  if (KVM_BUG_ON(kt.ctx, t, level > MAX_PRIVATE_LEVEL, 'tdx_sept_map_leaf_spte', `level ${level}`)) return -EIO;
+function tdx_sept_map_leaf_spte(kt: KvmTdx, t: SimThread, gfn: number, level: number, nw: U64): Proc<number> {
+  if (KVM_BUG_ON(kt.ctx, t, level > MAX_PRIVATE_LEVEL, 'tdx_sept_map_leaf_spte', () => `level ${level}`)) return returnNow(-EIO);
   WARN_ON_ONCE(kt.ctx, t, (nw & VMX_EPT_RWX_MASK) !== VMX_EPT_RWX_MASK, 'tdx_sept_map_leaf_spte:rwx', 'mirror leaf is not RWX');
   const pfn = spte_to_pfn(nw);
-  if (kt.state === 'runnable') return yield* tdx_mem_page_aug(kt, t, gfn, level, pfn);
-  if (KVM_BUG_ON(kt.ctx, t, level !== PG_LEVEL_4K, 'tdx_mem_page_add', `PAGE.ADD is 4K only, level ${level}`)) return -EIO;
-  return yield* tdx_mem_page_add(kt, t, gfn, level, pfn);
+  if (kt.state === 'runnable') return tdx_mem_page_aug(kt, t, gfn, level, pfn);
+  if (KVM_BUG_ON(kt.ctx, t, level !== PG_LEVEL_4K, 'tdx_mem_page_add', () => `PAGE.ADD is 4K only, level ${level}`)) return returnNow(-EIO);
+  return tdx_mem_page_add(kt, t, gfn, level, pfn);
 }
 
-/** tdx_sept_set_private_spte(kvm, gfn, old_spte, new_spte, level): the one funnel ([SC], [KX]). */
-export function* tdx_sept_set_private_spte(kt: KvmTdx, t: SimThread, gfn: number, old: U64, nw: U64, level: number, options: KxGlueOptions): Proc<number> {
+/**
+ * tdx_sept_set_private_spte(kvm, gfn, old_spte, new_spte, level): the one funnel ([SC], [KX]).
+ * This and tdx_sept_map_leaf_spte are dispatchers: plain functions returning the Proc of the
+ * path they chose, so a fault resumes two generator levels fewer.
+ */
+export function tdx_sept_set_private_spte(kt: KvmTdx, t: SimThread, gfn: number, old: U64, nw: U64, level: number, options: KxGlueOptions): Proc<number> {
   lockdep_assert_held(kt.ctx, t, 'tdx_sept_set_private_spte');
   const wasPresent = is_shadow_present_pte(old);
   const isPresent = is_shadow_present_pte(nw);
-  if (wasPresent && isPresent) return yield* tdx_sept_split_private_spte(kt, t, gfn, level, old, nw);
+  if (wasPresent && isPresent) return tdx_sept_split_private_spte(kt, t, gfn, level, old, nw);
   if (wasPresent) {
-    if (options.nonleafRemoval && !is_last_spte(old, level)) return yield* tdx_sept_remove_nonleaf_spte(kt, t, gfn, level, old);
-    if (KVM_BUG_ON(kt.ctx, t, !is_last_spte(old, level), 'tdx_sept_remove_leaf_spte', 'non-leaf old')) return -EIO;
-    return yield* tdx_sept_remove_leaf_spte(kt, t, gfn, level, old);
+    if (options.nonleafRemoval && !is_last_spte(old, level)) return tdx_sept_remove_nonleaf_spte(kt, t, gfn, level, old);
+    if (KVM_BUG_ON(kt.ctx, t, !is_last_spte(old, level), 'tdx_sept_remove_leaf_spte', 'non-leaf old')) return returnNow(-EIO);
+    return tdx_sept_remove_leaf_spte(kt, t, gfn, level, old);
   }
-  if (KVM_BUG_ON(kt.ctx, t, !isPresent, 'tdx_sept_set_private_spte', 'non-present to non-present')) return -EIO;
-  if (!is_last_spte(nw, level)) return yield* tdx_sept_map_nonleaf_spte(kt, t, gfn, level, nw);
-  return yield* tdx_sept_map_leaf_spte(kt, t, gfn, level, nw);
+  if (KVM_BUG_ON(kt.ctx, t, !isPresent, 'tdx_sept_set_private_spte', 'non-present to non-present')) return returnNow(-EIO);
+  if (!is_last_spte(nw, level)) return tdx_sept_map_nonleaf_spte(kt, t, gfn, level, nw);
+  return tdx_sept_map_leaf_spte(kt, t, gfn, level, nw);
 }
 
 /**

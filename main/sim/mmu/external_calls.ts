@@ -7,7 +7,7 @@
 // Also the MMU helpers that sit in front of the per-op hooks in [B26]/[V3] tdp_mmu.c:
 // set_external_spte_present(), remove_external_spte(), split_external_spte(), get_external_spt().
 import { countHookCall } from '../metrics.ts';
-import { EIO, errno_name, type Proc } from '../proc.ts';
+import { EIO, errno_name, returnNow, type Proc } from '../proc.ts';
 import { KVM_BUG_ON, WARN_ON_ONCE, lockdep_assert_held_write } from '../checks.ts';
 import type { SimThread } from '../sim_thread.ts';
 import type { KvmMmu } from './kvm_mmu.ts';
@@ -147,11 +147,6 @@ export function set_external_spte_present(kvm: KvmMmu, t: SimThread, ops: PerOpE
   const child = get_external_spt(kvm, t, gfn, nw, level);
   if (KVM_BUG_ON(kvm.ctx, t, child === null || child.external_spt === null, 'set_external_spte_present', 'no external_spt for the new table')) return returnNow(-EIO);
   return call_link_external_spt(kvm, t, ops, SITE_SET_EXTERNAL_SPTE_PRESENT, gfn, level, child as kvm_mmu_page);
-}
-
-/** A Proc that returns `r` without a step (a dispatcher's early error). */
-function* returnNow(r: number): Proc<number> {
-  return r;
 }
 
 /**

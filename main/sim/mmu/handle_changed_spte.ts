@@ -53,8 +53,8 @@ function spteChange(old: U64, nw: U64, level: number): SpteChange {
  */
 function handleChangedSpteChecks(kvm: KvmMmu, t: SimThread, c: SpteChange, gfn: number, old: U64, nw: U64, level: number): boolean {
   const ctx = kvm.ctx;
-  WARN_ON_ONCE(ctx, t, level > PT64_ROOT_MAX_LEVEL || level < PG_LEVEL_4K, 'handle_changed_spte', `level ${level} out of range`);
-  WARN_ON_ONCE(ctx, t, gfn % PAGES_PER_LEVEL[level] !== 0, 'handle_changed_spte', `gfn 0x${gfn.toString(16)} not aligned to level ${level}`);
+  WARN_ON_ONCE(ctx, t, level > PT64_ROOT_MAX_LEVEL || level < PG_LEVEL_4K, 'handle_changed_spte', () => `level ${level} out of range`);
+  WARN_ON_ONCE(ctx, t, gfn % PAGES_PER_LEVEL[level] !== 0, 'handle_changed_spte', () => `gfn 0x${gfn.toString(16)} not aligned to level ${level}`);
   // A present leaf turning into a present leaf for another page means KVM lost track of a
   // mapping: the old page may still be in use through stale TLB entries. The kernel crashes.
   if (c.was_leaf && c.is_leaf && c.pfn_changed) {
@@ -66,7 +66,7 @@ function handleChangedSpteChecks(kvm: KvmMmu, t: SimThread, c: SpteChange, gfn: 
   if (!c.was_present && !c.is_present) {
     // Not-present to not-present is only expected when MMIO (not modelled) or FROZEN_SPTE is
     // involved; anything else means two writers disagree about an empty slot.
-    WARN_ON_ONCE(ctx, t, !is_frozen_spte(nw), 'handle_changed_spte', `!present -> !present ${u64_hex(old)} -> ${u64_hex(nw)}`);
+    WARN_ON_ONCE(ctx, t, !is_frozen_spte(nw), 'handle_changed_spte', () => `!present -> !present ${u64_hex(old)} -> ${u64_hex(nw)}`);
     return true;
   }
   return false;
@@ -95,7 +95,7 @@ function removesTable(kvm: KvmMmu, t: SimThread, c: SpteChange): boolean {
 export function* handle_changed_spte(kvm: KvmMmu, t: SimThread, sp: kvm_mmu_page, gfn: number, old: U64, nw: U64, level: number, shared: boolean): Proc<void> {
   if (kvm.config.ops.kind === 'unified') {
     const r = yield* __handle_changed_spte(kvm, t, sp, gfn, old, nw, level, shared);
-    KVM_BUG_ON(kvm.ctx, t, r !== 0, 'handle_changed_spte', `set_external_spte failed: ${errno_name(r)}`);
+    KVM_BUG_ON(kvm.ctx, t, r !== 0, 'handle_changed_spte', () => `set_external_spte failed: ${errno_name(r)}`);
     return;
   }
   const c = spteChange(old, nw, level);
@@ -135,6 +135,6 @@ export function* __handle_changed_spte(kvm: KvmMmu, t: SimThread, sp: kvm_mmu_pa
 
 function childOf(kvm: KvmMmu, spte: U64): kvm_mmu_page {
   const child = kvm.spte_to_child_sp(spte);
-  assert(child !== null, `spte_to_child_sp: no table behind ${u64_hex(spte)}`);
+  assert(child !== null, () => `spte_to_child_sp: no table behind ${u64_hex(spte)}`);
   return child;
 }

@@ -7,7 +7,7 @@
 // Order matters for TDX: children are removed from the S-EPT (per-child hooks) before the
 // per-table hook reclaims the table's S-EPT page, which the module requires (H20).
 import { KVM_BUG_ON, WARN_ON } from '../checks.ts';
-import { SPIN, STEP, type Proc } from '../proc.ts';
+import { SPIN, STEP, mustYieldStep, type Proc } from '../proc.ts';
 import type { SimThread } from '../sim_thread.ts';
 import type { KvmMmu } from './kvm_mmu.ts';
 import { PAGES_PER_LEVEL } from './kvm_mmu.ts';
@@ -37,7 +37,7 @@ export function* handle_removed_pt(kvm: KvmMmu, t: SimThread, sp: kvm_mmu_page, 
       old = yield* freezeChildShared(kvm, t, sp, i, gfn);
     } else {
       // Step point: the read of a child; under write lock only hardware A/D assists race.
-      yield STEP;
+      if (mustYieldStep()) yield STEP;
       old = sp.spt[i];
       if (!is_shadow_present_pte(old)) continue;
       // Still an atomic write when the SPTE has volatile bits: the CPU can set A/D through

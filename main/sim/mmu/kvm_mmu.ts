@@ -173,7 +173,7 @@ export class KvmMmu {
    * external_spt when the TDX side left it set; a design that reclaims it sets it to null.
    */
   tdp_mmu_free_sp(sp: kvm_mmu_page): void {
-    assert(!sp.freed, `tdp_mmu_free_sp: sp ${sp.id} freed twice`);
+    assert(!sp.freed, () => `tdp_mmu_free_sp: sp ${sp.id} freed twice`);
     sp.freed = true;
     this.spByPfn.delete(sp.spt_pfn);
     this.host.free(sp.spt_pfn);

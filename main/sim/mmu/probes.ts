@@ -3,7 +3,7 @@
 // the target GFN picks, so a scenario can ask "what does each design do if this ever happens?"
 // Each takes mmu_lock itself, in the mode its kernel counterpart runs under.
 import { WARN_ON_ONCE } from '../checks.ts';
-import { SPIN, STEP, errno_name, type Proc } from '../proc.ts';
+import { SPIN, STEP, mustYieldStep, errno_name, type Proc } from '../proc.ts';
 import { read_lock, read_unlock, write_lock, write_unlock } from '../mmu_lock.ts';
 import type { SimThread } from '../sim_thread.ts';
 import type { KvmMmu } from './kvm_mmu.ts';
@@ -27,12 +27,12 @@ const PROBE_RETRIES_MAX = 10_000;
 function* walkTo(kvm: KvmMmu, root: kvm_mmu_page, gfn: number, level: number): Proc<tdp_iter> {
   const iter = newTdpIter(root);
   // Step point: the walk's first SPTE read.
-  yield STEP;
+  if (mustYieldStep()) yield STEP;
   tdp_iter_start(kvm, iter, root, level, gfn, kvm.gfnRootBits(root));
   while (tdp_iter_in_range(iter, gfn + 1) && iter.level > level) {
     if (!is_shadow_present_pte(iter.old_spte) || is_last_spte(iter.old_spte, iter.level)) break;
     // Step point: the next SPTE read.
-    yield STEP;
+    if (mustYieldStep()) yield STEP;
     tdp_iter_next(kvm, iter);
   }
   return iter;
@@ -114,7 +114,7 @@ export function* kvm_tdp_mmu_age_spte(kvm: KvmMmu, t: SimThread, gfn: number, is
     // Aging mirror SPTEs is not supported: the S-EPT has no accessed bit KVM could clear.
     if (kvm.config.ops.kind === 'unified') WARN_ON_ONCE(kvm.ctx, t, iter.sp.role.is_mirror, 'kvm_tdp_mmu_age_spte', 'aging a mirror SPTE');
     // Step point: the atomic bit clear (tdp_mmu_clear_spte_bits_atomic) races with faults.
-    yield STEP;
+    if (mustYieldStep()) yield STEP;
     const old = iter.sp.spt[iter.index];
     const nw = spte_clear_accessed(old);
     iter.sp.spt[iter.index] = nw;
@@ -169,7 +169,7 @@ export function* probe_map_under_write_lock(kvm: KvmMmu, t: SimThread, gfn: numb
   const iter = newTdpIter(root);
   let result: ProbeResult = 'absent';
   // Step point: the walk's first SPTE read.
-  yield STEP;
+  if (mustYieldStep()) yield STEP;
   tdp_iter_start(kvm, iter, root, PG_LEVEL_4K, gfn, kvm.gfnRootBits(root));
   while (tdp_iter_in_range(iter, gfn + 1)) {
     if (iter.level === PG_LEVEL_4K) {
@@ -183,7 +183,7 @@ export function* probe_map_under_write_lock(kvm: KvmMmu, t: SimThread, gfn: numb
       yield* tdp_mmu_link_sp(kvm, t, iter, sp, false);
     }
     // Step point: the next SPTE read.
-    yield STEP;
+    if (mustYieldStep()) yield STEP;
     tdp_iter_next(kvm, iter);
   }
   kvm.rcu.rcu_read_unlock(t);

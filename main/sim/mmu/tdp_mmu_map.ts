@@ -3,7 +3,7 @@
 // vCPUs racing for the same slot: one wins, the other sees FROZEN_SPTE or loses the cmpxchg and
 // refaults); the leaf is set with tdp_mmu_map_handle_target_level.
 import { KVM_BUG_ON, WARN_ON_ONCE } from '../checks.ts';
-import { STEP, type Proc } from '../proc.ts';
+import { STEP, mustYieldStep, type Proc } from '../proc.ts';
 import { read_lock_slowpath, read_trylock, read_unlock_now } from '../mmu_lock.ts';
 import type { SimThread } from '../sim_thread.ts';
 import type { KvmMmu } from './kvm_mmu.ts';
@@ -57,11 +57,11 @@ export function newPageFault(gfn: number, isPrivate: boolean, pfnForGfn: number,
 export function* kvm_tdp_page_fault(kvm: KvmMmu, t: SimThread, fault: kvm_page_fault): Proc<number> {
   // Step point: read_lock(&kvm->mmu_lock) races with writers (zap, split, teardown). The lock
   // is taken inline (hot path): the same step points as read_lock()/read_unlock().
-  yield STEP;
+  if (mustYieldStep()) yield STEP;
   if (!read_trylock(kvm.ctx, kvm.mmu_lock, t)) yield* read_lock_slowpath(kvm.ctx, kvm.mmu_lock, t);
   const r = yield* kvm_tdp_mmu_map(kvm, t, fault);
   // Step point: read_unlock lets a waiting writer in.
-  yield STEP;
+  if (mustYieldStep()) yield STEP;
   read_unlock_now(kvm.ctx, kvm.mmu_lock, t);
   if (r === RET_PF_RETRY) kvm.ctx.metrics.retries++;
   return r;
@@ -111,7 +111,7 @@ function* tdpMmuMapWalk(kvm: KvmMmu, t: SimThread, fault: kvm_page_fault, root: 
   const mirror = root.role.is_mirror;
   const iter = newTdpIter(root);
   // Step point: the walk's SPTE reads race with other vCPUs linking, mapping or freezing.
-  yield STEP;
+  if (mustYieldStep()) yield STEP;
   tdp_iter_start(kvm, iter, root, PG_LEVEL_4K, fault.gfn, kvm.gfnRootBits(root));
   while (tdp_iter_in_range(iter, fault.gfn + 1)) {
     if (fault.nx_huge_page_workaround_enabled || mirror) disallowed_hugepage_adjust(kvm, fault, iter.old_spte, iter.level, mirror);
@@ -124,7 +124,7 @@ function* tdpMmuMapWalk(kvm: KvmMmu, t: SimThread, fault: kvm_page_fault, root: 
       if (r !== 0) return RET_PF_RETRY;
     }
     // Step point: the next SPTE read (the child table may be changing under us).
-    yield STEP;
+    if (mustYieldStep()) yield STEP;
     tdp_iter_next(kvm, iter);
   }
   // The walk ended above the goal level, e.g. an upper SPTE changed under it: refault.

@@ -5,7 +5,7 @@
 //   tdp_mmu_iter_set_spte       the same through an iterator
 // The hook seam is whatever config.ops is; both kernel versions are modelled here.
 import { KVM_BUG_ON, WARN_ON_ONCE, lockdep_assert_held_read, lockdep_assert_held_write } from '../checks.ts';
-import { EBUSY, STEP, errno_name, type Proc } from '../proc.ts';
+import { EBUSY, STEP, mustYieldStep, errno_name, type Proc } from '../proc.ts';
 import type { SimThread } from '../sim_thread.ts';
 import type { KvmMmu } from './kvm_mmu.ts';
 import type { kvm_mmu_page } from './kvm_mmu_page.ts';
@@ -64,7 +64,7 @@ export function __tdp_mmu_set_spte_atomic(kvm: KvmMmu, t: SimThread, iter: tdp_i
 
 function* cmpxchgStep(kvm: KvmMmu, t: SimThread, iter: tdp_iter, nw: U64): Proc<number> {
   // Step point: the cmpxchg; another reader may have changed the SPTE since the walk read it.
-  yield STEP;
+  if (mustYieldStep()) yield STEP;
   return try_cmpxchg64(kvm, t, iter, nw, true);
 }
 
@@ -79,11 +79,11 @@ function* setMirrorSpteAtomicPerOp(kvm: KvmMmu, t: SimThread, ops: PerOpExternal
   if (KVM_BUG_ON(kvm.ctx, t, !is_shadow_present_pte(nw) || is_shadow_present_pte(iter.old_spte), '__tdp_mmu_set_spte_atomic', 'mirror SPTE zap/split under read lock')) return -EBUSY;
   const old = iter.old_spte;
   // Step point: the freeze cmpxchg races with other vCPUs linking or mapping the same SPTE.
-  yield STEP;
+  if (mustYieldStep()) yield STEP;
   if (try_cmpxchg64(kvm, t, iter, FROZEN_SPTE, kvm.config.freezeUpdatesOldSpte) !== 0) return -EBUSY;
   const r = yield* set_external_spte_present(kvm, t, ops, iter.gfn, old, nw, iter.level);
   // Step point: the store that ends the freeze; walkers that saw FROZEN_SPTE retry after it.
-  yield STEP;
+  if (mustYieldStep()) yield STEP;
   const value = r !== 0 ? old : nw;
   iter.sp.spt[iter.index] = value;
   emitSpteWrite(kvm, t, iter.sp, 'WRITE_ONCE', iter.gfn, iter.level, FROZEN_SPTE, value, r !== 0 ? 'restore' : '');
@@ -126,11 +126,11 @@ function* setSpteAtomicUnified(kvm: KvmMmu, t: SimThread, _ops: UnifiedExternalO
   if (r !== 0) return r;
   r = yield* __handle_changed_spte(kvm, t, iter.sp, iter.gfn, old, nw, iter.level, true);
   if (!mirror) {
-    KVM_BUG_ON(kvm.ctx, t, r !== 0, 'tdp_mmu_set_spte_atomic', `direct SPTE bookkeeping failed: ${errno_name(r)}`);
+    KVM_BUG_ON(kvm.ctx, t, r !== 0, 'tdp_mmu_set_spte_atomic', () => `direct SPTE bookkeeping failed: ${errno_name(r)}`);
     return r;
   }
   // Step point: the store that ends the freeze; walkers that saw FROZEN_SPTE retry after it.
-  yield STEP;
+  if (mustYieldStep()) yield STEP;
   const value = r !== 0 ? old : nw;
   iter.sp.spt[iter.index] = value;
   emitSpteWrite(kvm, t, iter.sp, 'WRITE_ONCE', iter.gfn, iter.level, FROZEN_SPTE, value, r !== 0 ? 'restore' : '');
@@ -171,7 +171,7 @@ export function* tdp_mmu_set_spte(kvm: KvmMmu, t: SimThread, sp: kvm_mmu_page, i
   // FROZEN_SPTE is only for read-lock writers; with the write lock held there is none.
   WARN_ON_ONCE(kvm.ctx, t, is_frozen_spte(old) || is_frozen_spte(nw), 'tdp_mmu_set_spte', 'FROZEN_SPTE under write lock');
   // Step point: the store. Only hardware A/D assists and the TDX module run concurrently.
-  yield STEP;
+  if (mustYieldStep()) yield STEP;
   const replaced = kvm_tdp_mmu_write_spte(kvm, t, sp, index, gfn, level, old, nw);
   yield* handle_changed_spte(kvm, t, sp, gfn, replaced, nw, level, false);
   const ops = kvm.config.ops;

@@ -2,7 +2,7 @@
 // then links it in place of the huge leaf; tdp_mmu_split_huge_pages_root walks a range and
 // splits every huge leaf above the target level; [V3]'s kvm_split_cross_boundary_leafs splits
 // only the leaves that straddle a range boundary, under write lock, before a partial zap.
-import { SPIN, STEP, errno_name, type Proc } from '../proc.ts';
+import { SPIN, STEP, mustYieldStep, errno_name, type Proc } from '../proc.ts';
 import { read_lock, read_unlock, write_lock, write_unlock } from '../mmu_lock.ts';
 import { MMU_LOCK_READ, type SimThread } from '../sim_thread.ts';
 import { lockdep_assert_held_write } from '../checks.ts';
@@ -61,7 +61,7 @@ export function* tdp_mmu_split_huge_pages_root(
   const iter = newTdpIter(root);
   let sp: kvm_mmu_page | null = null;
   // Step point: the walk's first SPTE read.
-  yield STEP;
+  if (mustYieldStep()) yield STEP;
   tdp_iter_start(kvm, iter, root, target_level + 1, start, kvm.gfnRootBits(root));
   while (tdp_iter_in_range(iter, end)) {
     const split = !(yield* tdp_mmu_iter_cond_resched(kvm, t, iter, false, shared)) && wantsSplit(iter, straddleGfn);
@@ -79,7 +79,7 @@ export function* tdp_mmu_split_huge_pages_root(
       sp = null;
     }
     // Step point: the next SPTE read.
-    yield STEP;
+    if (mustYieldStep()) yield STEP;
     tdp_iter_next(kvm, iter);
   }
   kvm.rcu.rcu_read_unlock(t);

@@ -2,7 +2,7 @@
 // punch-hole, MMU notifiers) that leave page tables in place, and whole-root zaps at VM
 // teardown that remove tables level by level, each table through handle_removed_pt.
 import { KVM_BUG_ON, WARN_ON_ONCE, lockdep_assert_held, lockdep_assert_held_write } from '../checks.ts';
-import { SPIN, STEP, type Proc } from '../proc.ts';
+import { SPIN, STEP, mustYieldStep, type Proc } from '../proc.ts';
 import { cond_resched_rwlock, read_lock, read_unlock, write_lock, write_unlock } from '../mmu_lock.ts';
 import type { SimThread } from '../sim_thread.ts';
 import type { KvmMmu } from './kvm_mmu.ts';
@@ -58,7 +58,7 @@ export function* tdp_mmu_zap_leafs(kvm: KvmMmu, t: SimThread, root: kvm_mmu_page
   kvm.rcu.rcu_read_lock(t);
   const iter = newTdpIter(root);
   // Step point: the walk's first SPTE read.
-  yield STEP;
+  if (mustYieldStep()) yield STEP;
   tdp_iter_start(kvm, iter, root, PG_LEVEL_4K, start, kvm.gfnRootBits(root));
   while (tdp_iter_in_range(iter, endClamped)) {
     if (can_yield && (yield* tdp_mmu_iter_cond_resched(kvm, t, iter, flush, false))) {
@@ -69,7 +69,7 @@ export function* tdp_mmu_zap_leafs(kvm: KvmMmu, t: SimThread, root: kvm_mmu_page
       if (!root.role.invalid) flush = true;
     }
     // Step point: the next SPTE read.
-    yield STEP;
+    if (mustYieldStep()) yield STEP;
     tdp_iter_next(kvm, iter);
   }
   kvm.rcu.rcu_read_unlock(t);
@@ -120,7 +120,7 @@ export function* kvm_mmu_zap_memslot_leafs(kvm: KvmMmu, t: SimThread, gfnStart: 
 function* __tdp_mmu_zap_root(kvm: KvmMmu, t: SimThread, root: kvm_mmu_page, shared: boolean, zap_level: number): Proc<void> {
   const iter = newTdpIter(root);
   // Step point: the walk's first SPTE read.
-  yield STEP;
+  if (mustYieldStep()) yield STEP;
   tdp_iter_start(kvm, iter, root, zap_level, 0, 0);
   const end = kvm.maxGfnExclusive();
   while (tdp_iter_in_range(iter, end)) {
@@ -134,7 +134,7 @@ function* __tdp_mmu_zap_root(kvm: KvmMmu, t: SimThread, root: kvm_mmu_page, shar
       continue;
     }
     // Step point: the next SPTE read.
-    yield STEP;
+    if (mustYieldStep()) yield STEP;
     tdp_iter_next(kvm, iter);
   }
 }

@@ -6,7 +6,7 @@
 // page is not mapped at all, KVM faults it in; then the guest retries.
 import { PG_LEVEL_4K } from '../../../shared/spte.ts';
 import { TDX_SUCCESS, tdx_status_name } from '../../../shared/tdx_status.ts';
-import { STEP, type Proc } from '../proc.ts';
+import { STEP, mustYieldStep, type Proc } from '../proc.ts';
 import type { SimThread } from '../sim_thread.ts';
 import { write_lock, write_unlock } from '../mmu_lock.ts';
 import { pg_level_to_tdx_sept_level } from '../designs/kvm_tdx.ts';
@@ -38,14 +38,14 @@ export function* op_accept(vm: SimVm, t: SimThread, gfn: number, level: number):
 
 /** TDG.MEM.PAGE.ACCEPT as a `tdx` span: begin, the zeroing step under TDEL, end. */
 function* tdcall_accept(vm: SimVm, t: SimThread, gfn: number, level: number): Proc<AcceptResult> {
-  yield STEP;
+  if (mustYieldStep()) yield STEP;
   const events = vm.ctx.events;
   events.begin(t.id, 'tdx', 'TDG.MEM.PAGE.ACCEPT', gfn, level);
   const rcx = page_info(gfn, pg_level_to_tdx_sept_level(level));
   let r = tdg_mem_page_accept_begin(vm.td, t.vcpu, rcx);
   if (r.inProgress) {
     // The guest zeroes the page while holding the entry lock: a host SEAMCALL may run here.
-    yield STEP;
+    if (mustYieldStep()) yield STEP;
     // A kick may have completed the accept already (kick_all_vcpus ends in-flight ACCEPTs).
     r = vm.td.vcpus[t.vcpu].accepting !== null ? tdg_mem_page_accept_end(vm.td, t.vcpu) : { status: TDX_SUCCESS, inProgress: false, tdExit: null };
   }

@@ -2,7 +2,7 @@
 // kvm_tdx->wait_for_sept_zap is set (tdh_do_no_vcpus is retrying a BUSY SEAMCALL), KVM does not
 // enter the guest at all and returns EXIT_FASTPATH_EXIT_HANDLED ([M16] tdx_vcpu_run).
 import { TDX_SUCCESS, tdx_status_name } from '../../../shared/tdx_status.ts';
-import { STEP, type Proc } from '../proc.ts';
+import { STEP, mustYieldStep, type Proc } from '../proc.ts';
 import type { SimThread } from '../sim_thread.ts';
 import { seamcall } from '../designs/kvm_tdx.ts';
 import { tdh_vp_enter_begin, tdh_vp_enter_end } from '../tdx/tdh_vp_enter.ts';
@@ -20,7 +20,7 @@ export function* op_vcpu_enter(vm: SimVm, t: SimThread, zeroStep: boolean): Proc
   if (zeroStep) {
     // Under zero-step mitigation the module holds the S-EPT tree lock exclusively across the
     // entry: a host SEAMCALL that needs the tree now gets TDX_OPERAND_BUSY|SEPT_TREE.
-    yield STEP;
+    if (mustYieldStep()) yield STEP;
     vm.td.vcpus[t.vcpu].zeroStepActive = false;
   }
   return 'in-guest';
@@ -28,7 +28,7 @@ export function* op_vcpu_enter(vm: SimVm, t: SimThread, zeroStep: boolean): Proc
 
 /** A TD exit (the guest stops running, e.g. a halt or an interrupt). */
 export function* op_vcpu_exit(vm: SimVm, t: SimThread): Proc<string> {
-  yield STEP;
+  if (mustYieldStep()) yield STEP;
   const vcpu = vm.td.vcpus[t.vcpu];
   if (!vcpu.inGuest) return 'not-in-guest';
   tdh_vp_enter_end(vm.td, t.vcpu);

@@ -1,6 +1,6 @@
 // Host-initiated zaps and splits of a GFN range, under mmu_lock held for write.
 import { PG_LEVEL_2M, PG_LEVEL_4K, SHADOW_NONPRESENT_VALUE, is_last_spte, is_shadow_present_pte, KVM_PAGES_PER_HPAGE } from '../../../shared/spte.ts';
-import { STEP, type Proc } from '../proc.ts';
+import { STEP, mustYieldStep, type Proc } from '../proc.ts';
 import type { SimThread } from '../sim_thread.ts';
 import { write_lock, write_unlock } from '../mmu_lock.ts';
 import { KVM_FILTER_PRIVATE, KVM_FILTER_SHARED, type KvmMmu } from '../mmu/kvm_mmu.ts';
@@ -51,7 +51,7 @@ function* zapTablesInRange(kvm: KvmMmu, t: SimThread, root: kvm_mmu_page, start:
   kvm.rcu.rcu_read_lock(t);
   const iter = newTdpIter(root);
   // Step point: the walk's first SPTE read.
-  yield STEP;
+  if (mustYieldStep()) yield STEP;
   tdp_iter_start(kvm, iter, root, PG_LEVEL_4K, start, kvm.gfnRootBits(root));
   while (tdp_iter_in_range(iter, end) && !kvm.ctx.vmBugged) {
     const covered = iter.gfn >= start && iter.gfn + KVM_PAGES_PER_HPAGE(iter.level) <= end;
@@ -59,7 +59,7 @@ function* zapTablesInRange(kvm: KvmMmu, t: SimThread, root: kvm_mmu_page, start:
       yield* tdp_mmu_iter_set_spte(kvm, t, iter, SHADOW_NONPRESENT_VALUE);
     }
     // Step point: the next SPTE read.
-    yield STEP;
+    if (mustYieldStep()) yield STEP;
     tdp_iter_next(kvm, iter);
   }
   kvm.rcu.rcu_read_unlock(t);

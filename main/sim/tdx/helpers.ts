@@ -214,7 +214,7 @@ export { TDX_LOCK_SHARED };
 export function sept_entry_target_pamt(td: Td, page: SeptPage, idx: number): PamtEntry {
   const leaf = sept_state_is_leaf(page.state[idx]);
   const e = pamt_get(td.pamt, page.target[idx], leaf ? page.level : 0);
-  assert(e !== undefined, `sept_entry_target_pamt: no PAMT entry for pfn ${page.target[idx]}`);
+  assert(e !== undefined, () => `sept_entry_target_pamt: no PAMT entry for pfn ${page.target[idx]}`);
   return e;
 }
 

@@ -74,6 +74,23 @@ export function sept_lookup(td: Td, gfn: number, pgLevel: number): SeptEntryView
   return null;
 }
 
+/**
+ * The page holding the entry sept_lookup(td, gfn, pgLevel) reports (its index is
+ * sept_index(gfn, pgLevel - 1)), or null when it reports null. Allocates nothing: the invariant
+ * checker calls it for every entry written.
+ */
+export function sept_lookup_page(td: Td, gfn: number, pgLevel: number): SeptPage | null {
+  const targetLevel = pgLevel - 1;
+  let page = td.root;
+  if (targetLevel > page.level) return null;
+  for (let level = page.level; level > targetLevel; level--) {
+    const child = page.child[sept_index(gfn, level)];
+    if (child === null) return null;
+    page = child;
+  }
+  return page;
+}
+
 /** For a GFN: the entry at each level from the root down to the first leaf or FREE entry. */
 export function sept_walk_gfn(td: Td, gfn: number): SeptEntryView[] {
   const out: SeptEntryView[] = [];
