@@ -12,26 +12,10 @@ import { EventSink } from '../main/sim/event_sink.ts';
 import { openService } from '../main/api/service.ts';
 import { startServer } from '../main/server/server.ts';
 
-export interface Figure {
-  name: string;
-  value: number;
-  unit: string;
-  /** The target from PRODUCT.md section 5 in `unit`, or null where the figure has no bar. */
-  bar: number | null;
-  /** Whether this run reached the bar (null without a bar). */
-  meets: boolean | null;
-  /** The bare library's figure measured in the same run, where one exists. */
-  baseline: number | null;
-}
-
-export type FigureProvider = () => Promise<Figure[]>;
-
-/** Builds a Figure; `better` says which side of the bar passes. */
-export function figure(name: string, value: number, unit: string, opts: { bar?: number; better?: 'higher' | 'lower'; baseline?: number } = {}): Figure {
-  const bar = opts.bar ?? null;
-  const meets = bar === null ? null : (opts.better ?? 'higher') === 'higher' ? value >= bar : value <= bar;
-  return { name, value, unit, bar, meets, baseline: opts.baseline ?? null };
-}
+// The figure type lives in figure.ts: providers import it from there, not from this entry
+// module (a provider importing a value from here would wait on this module's top-level await).
+import { figure, type Figure, type FigureProvider } from './figure.ts';
+export { figure, type Figure, type FigureProvider };
 
 /** Providers owned by other areas, loaded when their file exists. */
 const OPTIONAL_PROVIDERS = ['./engine_bench.ts', './store_bench.ts', './ui_bench.ts'];

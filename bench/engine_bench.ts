@@ -17,7 +17,7 @@ import { parseScenarioText } from '../shared/scenario_validate.ts';
 import type { RunOptions, RunResult } from '../main/sim/engine.ts';
 // Types only: bench.ts is the entry module and imports this file while its own top-level await
 // is pending, so a value import of bench.ts from here would wait on it forever (exit code 13).
-import type { Figure, FigureProvider } from './bench.ts';
+import type { Figure, FigureProvider } from './figure.ts';
 
 const SCENARIO_FILE = '../scenarios/fault-range-1gib-4k.json';
 const DESIGNS_MEASURED: readonly DesignId[] = ['per-op', 'unified', 'mainline-4k'];

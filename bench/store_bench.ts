@@ -10,7 +10,7 @@ import { eventsWindow, stateAt, stateAtColumns, stateRange } from '../main/store
 import { Recorder } from '../main/store/recorder.ts';
 import { Store } from '../main/store/store.ts';
 import { TestPrng, generateRun } from '../main/store/testing/gen_events.ts';
-import { figure, type Figure, type FigureProvider } from './bench.ts';
+import { figure, type Figure, type FigureProvider } from './figure.ts';
 
 const RATIO_FAULTS = 50_000;
 const BIG_EVENTS = 1_000_000;

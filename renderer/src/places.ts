@@ -1,5 +1,4 @@
-// Which component each place shows. The Run and Compare views are placeholders until their
-// owners add them: replace the one line of that place with the new component.
+// Which component each place shows: one line per place.
 import type { Component } from 'svelte';
 import type { PlaceId } from './lib/places.svelte.ts';
 import LibraryPlace from './library/LibraryPlace.svelte';
