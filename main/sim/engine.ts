@@ -41,6 +41,11 @@ export interface RunOptions {
   seed?: number;
   /** Defaults to the scenario's schedule: 'seeded', 'round-robin', or thread names, one per step. */
   schedule?: Scenario['schedule'] | number[];
+  /**
+   * An explicit choice source, overriding `schedule` (exhaustive exploration drives the run
+   * through an Exhaustigen this way).
+   */
+  choice?: ChoiceSource;
   /** Scheduler step budget; spending it is a livelock. */
   stepsMax?: number;
   /** Local refaults of one fault before a livelock is declared. */
@@ -84,7 +89,7 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunResult 
   const run = newRunState(vm, scenario);
   vm.td.onEntryWrite = septEntryWriter(vm, run);
   const procs: SchedThread[] = vm.threads.map((t) => ({ thread: t, proc: phasesProc(vm, t, run) }));
-  const choice = choiceFor(options.schedule ?? scenario.schedule, seed, vm.threads);
+  const choice = options.choice ?? choiceFor(options.schedule ?? scenario.schedule, seed, vm.threads);
   const sched = runThreads(ctx, procs, choice, {
     stepsMax: options.stepsMax ?? STEPS_MAX_DEFAULT,
     // Each step records the running thread (S-EPT writes and findings are attributed to it) and
@@ -237,12 +242,16 @@ function choiceFor(schedule: Scenario['schedule'] | number[], seed: number, thre
 function classify(vm: SimVm, schedOutcome: OutcomeStatus, schedReason: string): RunOutcome {
   const m = vm.ctx.metrics;
   if (vm.ctx.hostBug !== null) return { status: 'host-bug', site: vm.ctx.hostBug.site, reason: vm.ctx.hostBug.reason };
-  if (vm.livelock !== null) return { status: 'livelock', site: 'faultRetriesMax', reason: vm.livelock };
-  if (schedOutcome === 'livelock' || schedOutcome === 'deadlock') return { status: schedOutcome, site: 'scheduler', reason: schedReason };
+  // A dead VM is the headline even when a thread then spun on it (a `goto retry` loop that the
+  // bug turned endless): the spin is reported in the reason.
+  const spin = vm.livelock ?? (schedOutcome === 'livelock' || schedOutcome === 'deadlock' ? `${schedOutcome}: ${schedReason}` : null);
   if (vm.ctx.vmBugged) {
     const b = m.bugs[0];
-    return { status: 'vm-bugged', site: b?.site ?? '', reason: b ? `${b.kind}: ${b.reason}` : 'vm bugged' };
+    const reason = b ? `${b.kind}: ${b.reason}` : 'vm bugged';
+    return { status: 'vm-bugged', site: b?.site ?? '', reason: spin === null ? reason : `${reason}; then ${spin}` };
   }
+  if (vm.livelock !== null) return { status: 'livelock', site: 'faultRetriesMax', reason: vm.livelock };
+  if (schedOutcome === 'livelock' || schedOutcome === 'deadlock') return { status: schedOutcome, site: 'scheduler', reason: schedReason };
   return { status: 'completed', site: '', reason: '' };
 }
 
