@@ -238,10 +238,10 @@ class ExhaustivePrefixChoice implements ChoiceSource {
   constructor(gen: Exhaustigen, readonly depth: number) {
     this.#gen = gen;
   }
-  pick(runnable: readonly number[], step: number): number {
+  pick(runnable: readonly number[]): number {
     if (runnable.length === 1) return runnable[0];
     if (this.#choices++ < this.depth) return runnable[this.#gen.int_inclusive(runnable.length - 1)];
-    return this.#fallback.pick(runnable, step);
+    return this.#fallback.pick(runnable);
   }
   note(): string {
     return '';
