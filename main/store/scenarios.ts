@@ -17,8 +17,12 @@ function toSummary(r: ScenarioRow): ScenarioSummary {
   return { id: r.id, name: r.name, description: r.description, builtin: r.builtin === 1, createdAt: r.created_at, updatedAt: r.updated_at };
 }
 
+/**
+ * Built-in first, and among them the seed's argument first (names starting "Seed:"): they are
+ * what a first-time user came for. Then by name.
+ */
 export function listScenarios(db: ReadableDB): ScenarioSummary[] {
-  const rows = prepared(db, 'SELECT id, name, description, builtin, created_at, updated_at FROM scenarios ORDER BY builtin DESC, name, id').all() as ScenarioRow[];
+  const rows = prepared(db, "SELECT id, name, description, builtin, created_at, updated_at FROM scenarios ORDER BY builtin DESC, (name LIKE 'Seed:%') DESC, name, id").all() as ScenarioRow[];
   return rows.map(toSummary);
 }
 

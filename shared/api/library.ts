@@ -29,7 +29,7 @@ export const SCENARIO_JSON_LENGTH_MAX = 8 * 1024 * 1024;
 export interface LibraryApi {
   /** Name, version and mode of the running app. */
   appInfo: ApiMethod<Record<string, never>, AppInfo>;
-  /** Every stored scenario, built-in first, then by name. */
+  /** Every stored scenario: built-in first (the seed's argument, "Seed: ...", leading), then by name. */
   listScenarios: ApiMethod<Record<string, never>, ScenarioSummary[]>;
   /** One scenario with its JSON; `not-found` when the id is unknown. */
   getScenario: ApiMethod<{ id: number }, ScenarioRecord>;
