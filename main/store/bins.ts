@@ -1,30 +1,44 @@
 // Pre-computed timeline bins: a pyramid of blocks of 2^k events (k = BIN_LOG2_MIN..BIN_LOG2_MAX),
 // aligned to multiples of their size, each holding per non-empty lane (thread x layer) the event
 // count and the most frequent name. A timeline window of any length is then read as about as
-// many rows as it has buckets (KernelShark's per-pixel bins, libkshark-model.h, but stored).
+// many blocks as it has buckets (KernelShark's per-pixel bins, libkshark-model.h, but stored).
 //
-// The recorder feeds events in seq order; a finished block at level k is folded into its parent
-// at k+1, so each event is counted once at the finest level. Blocks still filling are written as
-// `partial` rows at the end of every chunk (and overwritten later), so a run that dies midway
-// still has bins for everything it stored.
+// Stored BIN_ROW_BLOCKS consecutive blocks of one level to a row (table event_bin_rows,
+// migration 0003): one row per block made the pyramid's inserts cost as much as a third of the
+// events' own (two rows per 32 events). Row layout, int32: BIN_ROW_BLOCKS + 1 offsets into the
+// same array (block j's quads are [off[j], off[j+1]); an empty block has off[j] === off[j+1]),
+// then the quads (lane, count, topName, topCount) of each block, sorted by lane.
+//
+// The recorder feeds whole chunks in seq order. Counting is by dense pair ids ((name, lane)
+// pairs, a handful per run) into typed arrays, one per level: a finished block is encoded and
+// folded into its parent (only the pairs it touched), so each event is counted once, at the
+// finest level. Rows still filling are written at the end of every chunk (upserts, overwritten
+// later), so a run that dies midway still has bins for everything it stored.
 //
 // Also produced: exact name and status histograms per block of 2^HIST_LOG2 events, for range
 // counts (queries.ts rangeCounts).
-import { LAYERS } from '../../shared/event.ts';
+import { LAYERS, type EventChunk } from '../../shared/event.ts';
 import { assert } from './db.ts';
 
-export const BIN_LOG2_MIN = 5;
+/**
+ * Finest block: 64 events. 32 cost twice the finest level's rows and encoding for the recorder;
+ * a timeline window narrower than 64 events per bucket scans events instead (queries.ts).
+ */
+export const BIN_LOG2_MIN = 6;
 export const BIN_LOG2_MAX = 20;
 export const HIST_LOG2 = 12;
-/** Lane = thread * LAYER_COUNT + layer; the hist key packs name * LANES_MAX + lane. */
+/** Blocks of one level per stored row. */
+export const BIN_ROW_BLOCKS = 16;
+/** Lane = thread * LAYER_COUNT + layer; the pair key packs name * LANES_MAX + lane. */
 export const LAYER_COUNT = LAYERS.length;
 export const LANES_MAX = 8192;
 
 export interface BinRow {
   sizeLog2: number;
-  block: number;
-  /** Quads (lane, count, topName, topCount), sorted by lane. */
-  lanes: Int32Array;
+  /** Row index: blocks row * BIN_ROW_BLOCKS .. + BIN_ROW_BLOCKS - 1. */
+  row: number;
+  /** Offsets header, then quads (layout above). */
+  blocks: Int32Array;
 }
 
 export interface HistRow {
@@ -35,49 +49,10 @@ export interface HistRow {
   statuses: Int32Array;
 }
 
-// Scratch space for encodeLanes, reused: per lane count, top name and its count.
-const scratchCount = new Int32Array(LANES_MAX);
-const scratchTop = new Int32Array(LANES_MAX);
-const scratchTopCount = new Int32Array(LANES_MAX);
-const scratchLanes: number[] = [];
-
-/** Per lane: count, and the name with the highest count (ties: lower id, so it is deterministic). */
-export function encodeLanes(hist: Map<number, number>): Int32Array {
-  return encodeLanesArrays(Float64Array.from(hist.keys()), Int32Array.from(hist.values()), hist.size);
-}
-
-/** encodeLanes over parallel arrays of the first n hist keys and counts. */
-function encodeLanesArrays(keys: Float64Array, counts: Int32Array, n: number): Int32Array {
-  scratchLanes.length = 0;
-  for (let k = 0; k < n; k++) {
-    const key = keys[k];
-    const count = counts[k];
-    const lane = key % LANES_MAX;
-    const name = (key - lane) / LANES_MAX;
-    if (scratchCount[lane] === 0) {
-      scratchLanes.push(lane);
-      scratchCount[lane] = count;
-      scratchTop[lane] = name;
-      scratchTopCount[lane] = count;
-      continue;
-    }
-    scratchCount[lane] += count;
-    if (count > scratchTopCount[lane] || (count === scratchTopCount[lane] && name < scratchTop[lane])) {
-      scratchTop[lane] = name;
-      scratchTopCount[lane] = count;
-    }
-  }
-  scratchLanes.sort((x, y) => x - y);
-  const out = new Int32Array(scratchLanes.length * 4);
-  for (let i = 0; i < scratchLanes.length; i++) {
-    const lane = scratchLanes[i];
-    out[i * 4] = lane;
-    out[i * 4 + 1] = scratchCount[lane];
-    out[i * 4 + 2] = scratchTop[lane];
-    out[i * 4 + 3] = scratchTopCount[lane];
-    scratchCount[lane] = 0;
-  }
-  return out;
+/** Block `block`'s quads within a stored row (the row holding it): [start, end) into `row`. */
+export function blockQuads(row: Int32Array, block: number): [number, number] {
+  const j = block % BIN_ROW_BLOCKS;
+  return [row[j], row[j + 1]];
 }
 
 export function encodePairs(counts: Map<number, number>): Int32Array {
@@ -90,27 +65,135 @@ export function encodePairs(counts: Map<number, number>): Int32Array {
   return out;
 }
 
-function addInto(into: Map<number, number>, from: Map<number, number>): void {
-  for (const [k, v] of from) into.set(k, (into.get(k) ?? 0) + v);
+// Scratch space for encodeLanes, reused: per lane count, top name and its count.
+const scratchCount = new Int32Array(LANES_MAX);
+const scratchTop = new Int32Array(LANES_MAX);
+const scratchTopCount = new Int32Array(LANES_MAX);
+const scratchLanes = new Int32Array(LANES_MAX);
+
+/** Per lane: count, and the name with the highest count (ties: lower id, so it is deterministic). */
+function encodeLanes(pairs: Pairs, ids: Int32Array, n: number, counts: Int32Array): Int32Array {
+  let lanes = 0;
+  for (let k = 0; k < n; k++) {
+    const id = ids[k];
+    const count = counts[id];
+    const lane = pairs.lane[id];
+    const name = pairs.name[id];
+    if (scratchCount[lane] === 0) {
+      scratchLanes[lanes++] = lane;
+      scratchCount[lane] = count;
+      scratchTop[lane] = name;
+      scratchTopCount[lane] = count;
+      continue;
+    }
+    scratchCount[lane] += count;
+    if (count > scratchTopCount[lane] || (count === scratchTopCount[lane] && name < scratchTop[lane])) {
+      scratchTop[lane] = name;
+      scratchTopCount[lane] = count;
+    }
+  }
+  // A typed array sorts numerically, natively: no comparator call per step.
+  scratchLanes.subarray(0, lanes).sort();
+  const out = new Int32Array(lanes * 4);
+  for (let i = 0; i < lanes; i++) {
+    const lane = scratchLanes[i];
+    out[i * 4] = lane;
+    out[i * 4 + 1] = scratchCount[lane];
+    out[i * 4 + 2] = scratchTop[lane];
+    out[i * 4 + 3] = scratchTopCount[lane];
+    scratchCount[lane] = 0;
+  }
+  return out;
 }
 
-interface Level {
-  block: number;
-  hist: Map<number, number>;
+/** The run's distinct (name, lane) pairs, by dense id. */
+class Pairs {
+  readonly #ids = new Map<number, number>();
+  lane: Int32Array = new Int32Array(256);
+  name: Int32Array = new Int32Array(256);
+  count = 0;
+
+  /** Dense id of (name, lane); `grown` is called when the id space doubles. */
+  id(name: number, lane: number, grown: (capacity: number) => void): number {
+    const key = name * LANES_MAX + lane;
+    const id = this.#ids.get(key);
+    if (id !== undefined) return id;
+    if (this.count === this.lane.length) {
+      const cap = this.count * 2;
+      this.lane = grow(this.lane, cap);
+      this.name = grow(this.name, cap);
+      grown(cap);
+    }
+    this.lane[this.count] = lane;
+    this.name[this.count] = name;
+    this.#ids.set(key, this.count);
+    return this.count++;
+  }
 }
 
+function grow(a: Int32Array, capacity: number): Int32Array {
+  const b = new Int32Array(capacity);
+  b.set(a);
+  return b;
+}
+
+/** One level of the pyramid: the block filling, its counts by pair id, the row it belongs to. */
+class Level {
+  block = 0;
+  counts: Int32Array;
+  /** Pair ids with a non-zero count, the first `touchedN`. */
+  touched: Int32Array;
+  touchedN = 0;
+  /** Encoded finished blocks of the current row, by position in the row. */
+  readonly rowBlocks: (Int32Array | undefined)[] = new Array(BIN_ROW_BLOCKS).fill(undefined);
+
+  constructor(capacity: number) {
+    this.counts = new Int32Array(capacity);
+    this.touched = new Int32Array(capacity);
+  }
+
+  bump(id: number, n: number): void {
+    if (this.counts[id] === 0) this.touched[this.touchedN++] = id;
+    this.counts[id] += n;
+  }
+
+  clear(): void {
+    for (let k = 0; k < this.touchedN; k++) this.counts[this.touched[k]] = 0;
+    this.touchedN = 0;
+  }
+
+  grow(capacity: number): void {
+    this.counts = grow(this.counts, capacity);
+    this.touched = grow(this.touched, capacity);
+  }
+}
+
+/** A row from the blocks at its positions (undefined = empty). */
+function encodeRow(blocks: readonly (Int32Array | undefined)[]): Int32Array {
+  let size = BIN_ROW_BLOCKS + 1;
+  for (const b of blocks) size += b?.length ?? 0;
+  const out = new Int32Array(size);
+  let at = BIN_ROW_BLOCKS + 1;
+  for (let j = 0; j < BIN_ROW_BLOCKS; j++) {
+    out[j] = at;
+    const b = blocks[j];
+    if (b !== undefined) {
+      out.set(b, at);
+      at += b.length;
+    }
+  }
+  out[BIN_ROW_BLOCKS] = at;
+  return out;
+}
+
+const LEVELS = BIN_LOG2_MAX - BIN_LOG2_MIN + 1;
 const FINEST_SIZE = 2 ** BIN_LOG2_MIN;
 
 export class BinPyramid {
-  /**
-   * The finest level's histogram lives in two small arrays searched linearly (a block of 32
-   * events has few distinct (lane, name) pairs): a Map per event was the recorder's hot spot.
-   * levels[0].hist stays empty; levels[0].block is the finest block.
-   */
-  readonly #fineKeys = new Float64Array(FINEST_SIZE);
-  readonly #fineCounts = new Int32Array(FINEST_SIZE);
-  #fineN = 0;
+  readonly #pairs = new Pairs();
   readonly #levels: Level[] = [];
+  /** Partial blocks, summed upwards (partialRows' scratch). */
+  #cum: Level;
   /**
    * Status counts per histogram block, all kept (a few entries per 4096 events): a span's
    * status can arrive later, as a patch, after its block's row was written.
@@ -123,26 +206,30 @@ export class BinPyramid {
   readonly histRows: HistRow[] = [];
 
   constructor() {
-    for (let k = BIN_LOG2_MIN; k <= BIN_LOG2_MAX; k++) this.#levels.push({ block: 0, hist: new Map() });
+    for (let k = 0; k < LEVELS; k++) this.#levels.push(new Level(this.#pairs.lane.length));
+    this.#cum = new Level(this.#pairs.lane.length);
   }
 
-  /** Counts one event; seqs must arrive in increasing order. */
-  add(seq: number, lane: number, name: number, status: number): void {
-    assert(lane < LANES_MAX, `lane ${lane} out of range`);
+  #grown = (capacity: number): void => {
+    for (const lv of this.#levels) lv.grow(capacity);
+    this.#cum.grow(capacity);
+  };
+
+  /** Counts every event of a chunk; chunks must arrive in seq order. */
+  addChunk(c: EventChunk): void {
     const finest = this.#levels[0];
-    const block = Math.floor(seq / 2 ** BIN_LOG2_MIN);
-    if (block !== finest.block) this.#advance(0, block);
-    const key = name * LANES_MAX + lane;
-    const keys = this.#fineKeys;
-    let k = 0;
-    while (k < this.#fineN && keys[k] !== key) k++;
-    if (k === this.#fineN) {
-      keys[k] = key;
-      this.#fineCounts[k] = 0;
-      this.#fineN++;
+    let blockEnd = (finest.block + 1) * FINEST_SIZE;
+    for (let i = 0; i < c.count; i++) {
+      const seq = c.seqStart + i;
+      if (seq >= blockEnd) {
+        this.#advance(0, Math.floor(seq / FINEST_SIZE));
+        blockEnd = (finest.block + 1) * FINEST_SIZE;
+      }
+      const lane = c.thread[i] * LAYER_COUNT + c.layer[i];
+      assert(lane < LANES_MAX, `lane ${lane} out of range`);
+      finest.bump(this.#pairs.id(c.name[i], lane, this.#grown), 1);
+      if (c.status[i] !== 0) this.#bumpStatus(seq, c.status[i], 1);
     }
-    this.#fineCounts[k]++;
-    if (status !== 0) this.#bumpStatus(seq, status, 1);
   }
 
   #bumpStatus(seq: number, status: number, n: number): Map<number, number> {
@@ -169,38 +256,36 @@ export class BinPyramid {
   }
 
   /**
-   * Level i moves to `block`: its current block is finished, emitted and folded into level i+1.
-   * Invariant kept here: levels[i+1].block === floor(levels[i].block / 2), so a parent always
-   * holds exactly its finished children and partialRows can stack the partial blocks.
+   * Level i moves to `block`: its current block is finished, encoded into its row and folded
+   * into level i+1; a finished row is emitted. Invariant kept here: levels[i+1].block ===
+   * floor(levels[i].block / 2), so a parent always holds exactly its finished children and
+   * partialRows can stack the partial blocks.
    */
   #advance(i: number, block: number): void {
     const lv = this.#levels[i];
-    const parent = i + 1 < this.#levels.length ? this.#levels[i + 1] : null;
-    if (i === 0 && this.#fineN > 0) {
-      this.rows.push({ sizeLog2: BIN_LOG2_MIN, block: lv.block, lanes: encodeLanesArrays(this.#fineKeys, this.#fineCounts, this.#fineN) });
-      const ph = parent!.hist;
-      for (let k = 0; k < this.#fineN; k++) ph.set(this.#fineKeys[k], (ph.get(this.#fineKeys[k]) ?? 0) + this.#fineCounts[k]);
-      this.#fineN = 0;
-    } else if (lv.hist.size > 0) {
-      this.#emit(i, lv.block, lv.hist);
-      if (parent !== null) addInto(parent.hist, lv.hist);
+    const parent = i + 1 < LEVELS ? this.#levels[i + 1] : null;
+    if (lv.touchedN > 0) {
+      lv.rowBlocks[lv.block % BIN_ROW_BLOCKS] = encodeLanes(this.#pairs, lv.touched, lv.touchedN, lv.counts);
+      if (BIN_LOG2_MIN + i === HIST_LOG2) this.histRows.push(this.#histRow(lv.block, lv));
+      if (parent !== null) for (let k = 0; k < lv.touchedN; k++) parent.bump(lv.touched[k], lv.counts[lv.touched[k]]);
+      lv.clear();
     }
+    if (Math.floor(block / BIN_ROW_BLOCKS) !== Math.floor(lv.block / BIN_ROW_BLOCKS)) this.#finishRow(i, lv);
     lv.block = block;
-    lv.hist = new Map();
     if (parent !== null && Math.floor(block / 2) !== parent.block) this.#advance(i + 1, Math.floor(block / 2));
   }
 
-  #emit(i: number, block: number, hist: Map<number, number>): void {
-    const sizeLog2 = BIN_LOG2_MIN + i;
-    this.rows.push({ sizeLog2, block, lanes: encodeLanes(hist) });
-    if (sizeLog2 === HIST_LOG2) this.histRows.push(this.#histRow(block, hist));
+  #finishRow(i: number, lv: Level): void {
+    if (lv.rowBlocks.some((b) => b !== undefined)) this.rows.push({ sizeLog2: BIN_LOG2_MIN + i, row: Math.floor(lv.block / BIN_ROW_BLOCKS), blocks: encodeRow(lv.rowBlocks) });
+    lv.rowBlocks.fill(undefined);
   }
 
-  #histRow(block: number, hist: Map<number, number>): HistRow {
+  #histRow(block: number, lv: Level): HistRow {
     const names = new Map<number, number>();
-    for (const [key, count] of hist) {
-      const name = Math.floor(key / LANES_MAX);
-      names.set(name, (names.get(name) ?? 0) + count);
+    for (let k = 0; k < lv.touchedN; k++) {
+      const id = lv.touched[k];
+      const name = this.#pairs.name[id];
+      names.set(name, (names.get(name) ?? 0) + lv.counts[id]);
     }
     const encoded = encodePairs(names);
     this.#namesByBlock.set(block, encoded);
@@ -208,24 +293,26 @@ export class BinPyramid {
   }
 
   /**
-   * Rows for the blocks still filling, each level holding its finished children plus the finer
-   * levels' partial blocks. Written as upserts; the finished block overwrites them later.
+   * Rows for the blocks still filling, each level's partial block holding its finished children
+   * plus the finer levels' partial blocks. Written as upserts; the finished row overwrites them.
    */
   partialRows(): void {
-    let cum = new Map<number, number>();
-    for (let k = 0; k < this.#fineN; k++) cum.set(this.#fineKeys[k], this.#fineCounts[k]);
-    for (let i = 0; i < this.#levels.length; i++) {
+    const cum = this.#cum;
+    for (let i = 0; i < LEVELS; i++) {
       const lv = this.#levels[i];
-      const merged = new Map(lv.hist);
-      addInto(merged, cum);
-      cum = merged;
-      if (merged.size > 0) this.#emit(i, lv.block, merged);
+      for (let k = 0; k < lv.touchedN; k++) cum.bump(lv.touched[k], lv.counts[lv.touched[k]]);
+      if (cum.touchedN === 0) continue;
+      const blocks = lv.rowBlocks.slice();
+      blocks[lv.block % BIN_ROW_BLOCKS] = encodeLanes(this.#pairs, cum.touched, cum.touchedN, cum.counts);
+      this.rows.push({ sizeLog2: BIN_LOG2_MIN + i, row: Math.floor(lv.block / BIN_ROW_BLOCKS), blocks: encodeRow(blocks) });
+      // A partial histogram block too: rangeCounts reads a run's last block from it.
+      if (BIN_LOG2_MIN + i === HIST_LOG2) this.histRows.push(this.#histRow(lv.block, cum));
     }
+    cum.clear();
   }
 
   /** Takes the rows produced since the last call. */
   take(): { rows: BinRow[]; histRows: HistRow[] } {
-    const out = { rows: this.rows.splice(0), histRows: this.histRows.splice(0) };
-    return out;
+    return { rows: this.rows.splice(0), histRows: this.histRows.splice(0) };
   }
 }

@@ -10,6 +10,10 @@
 //     because the recorder learns their final values for a span that began in an earlier chunk
 //     only from a later patch (EventChunk endPatches / statusPatches).
 // Each lane is two 32-bit multiplicative mixes (as EventSink's), hex-printed as 16 digits each.
+//
+// The recorder feeds whole chunks (addChunk: one tight loop over the columns, no call per event);
+// the exporter feeds rows read back (addEvent + addLate). Both give the same digest, tested.
+import type { EventChunk } from '../../shared/event.ts';
 
 const FNV_PRIME = 16777619;
 
@@ -113,6 +117,44 @@ export class ContentHash {
   }
 
   readonly #words = new Int32Array(12);
+
+  /**
+   * Every event of a chunk: addEvent and addLate with the chunk's (provisional) late columns,
+   * per event in seq order. The same arithmetic as those two, hand-inlined over the columns: this
+   * is the recorder's per-event hash cost.
+   */
+  addChunk(c: EventChunk): void {
+    const words = this.#words;
+    let a = this.#ea;
+    let b = this.#eb;
+    let endA = this.#endA;
+    let endB = this.#endB;
+    for (let i = 0; i < c.count; i++) {
+      const seq = c.seqStart + i;
+      words[0] = seq;
+      words[1] = c.thread[i] | (c.layer[i] << 16) | (c.tree[i] << 20) | (c.level[i] << 24);
+      words[2] = c.name[i];
+      words[3] = c.parent[i];
+      words[4] = c.step[i];
+      words[5] = c.op[i];
+      splitNumber(words, 6, c.gfn[i]);
+      splitNumber(words, 8, c.old[i]);
+      splitNumber(words, 10, c.new[i]);
+      for (let k = 0; k < 12; k++) {
+        const w = words[k];
+        a = Math.imul(a ^ (w & 0xffff), FNV_PRIME);
+        a = Math.imul(a ^ (w >>> 16), FNV_PRIME);
+        b = Math.imul(b ^ w, 0x5bd1e995);
+        b ^= b >>> 15;
+      }
+      endA = (endA + lateMixA(seq, c.end[i], c.status[i], c.detail[i])) | 0;
+      endB = (endB + lateMixB(seq, c.end[i], c.status[i], c.detail[i])) | 0;
+    }
+    this.#ea = a;
+    this.#eb = b;
+    this.#endA = endA;
+    this.#endB = endB;
+  }
 
   /** The final late columns of event `seq` (end -1 for a span never closed); any order. */
   addLate(seq: number, end: number, status: number, detail: number): void {

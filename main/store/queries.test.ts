@@ -4,7 +4,9 @@ import { LAYERS, type SimEvent } from '../../shared/event.ts';
 import { KEYFRAME_WRITES } from './page_state.ts';
 import { eventWithParents, eventsWindow, lastWriter, nextEvent, prevEvent, rangeCounts, searchEvents, stateAt, stateRange } from './queries.ts';
 import { eventsRange } from './events_read.ts';
+import { Recorder } from './recorder.ts';
 import { Store } from './store.ts';
+import { generateRun } from './testing/gen_events.ts';
 import { recordGenerated, replayState, tmpDbFile, type Recorded } from './testing/helpers.ts';
 
 let store: Store;
@@ -176,5 +178,45 @@ describe('state at event N', () => {
       { numRuns: 150, seed: 9 },
     );
     expect(lastWriter(store.readable, randomRun.runId, randomRun.events.length, 'mirror', 1, 1)).toBe(-1);
+  });
+});
+
+describe('state at event N from snapshots', () => {
+  // Snapshots every time the rule allows (snapshotEntriesMin 1), on random gfns (zaps and
+  // re-faults all over the state): the read merges a snapshot, later page versions and events.
+  let snapStore: Store;
+  let runId: number;
+  let events: SimEvent[];
+  beforeAll(() => {
+    snapStore = Store.open(tmpDbFile());
+    const recorder = new Recorder(snapStore.writable, { snapshotEntriesMin: 1 });
+    runId = recorder.beginRun({ scenarioId: null, scenarioJson: '{}', design: 'unified', seed: 13, schedule: null, appVersion: 'test', threadNames: ['vcpu0', 'vcpu1'] });
+    const { sink } = generateRun({ seed: 13, threads: 2, faults: 8000, chunkSize: 999, sequential: false, gfnRange: 3000, keep: true, onChunk: (c) => recorder.writeChunk(c) });
+    recorder.finishRun(runId, { status: 'completed', outcome: null, metrics: null, hash: sink.hash() });
+    events = sink.events();
+  });
+  afterAll(() => snapStore.close());
+
+  const snapshots = (): number => (snapStore.readable.prepare('SELECT count(DISTINCT kf) AS n FROM state_snapshots WHERE run_id = ?').get(runId) as { n: number }).n;
+
+  it('takes several snapshots, each complete (one row per tree)', () => {
+    expect(snapshots()).toBeGreaterThanOrEqual(3);
+    const perKf = snapStore.readable.prepare('SELECT count(*) AS n FROM state_snapshots WHERE run_id = ? GROUP BY kf').pluck().all(runId);
+    expect(new Set(perKf)).toEqual(new Set([3]));
+  });
+
+  it('equals replaying every write <= N, with snapshots and without (pages only)', () => {
+    const check = (): void =>
+      fc.assert(
+        fc.property(fc.integer({ min: -1, max: events.length - 1 }), (n) => {
+          expect(stateAt(snapStore.readable, runId, n)).toEqual(replayState(events, n));
+        }),
+        { numRuns: 40, seed: 10 },
+      );
+    check();
+    // A run stored before snapshots existed reads its whole state from pages: same answers.
+    snapStore.writable.prepare('DELETE FROM state_snapshots WHERE run_id = ?').run(runId);
+    expect(snapshots()).toBe(0);
+    check();
   });
 });

@@ -3,7 +3,7 @@
 // a limit), never a whole run, except where a doc comment says otherwise.
 import { LAYERS, LAYER_ID, TREE_ID, type Layer, type SimEvent, type Tree } from '../../shared/event.ts';
 import type { EventSearch, EventWithParents, EventsWindow, LaneBins, RangeCounts, NameCount } from '../../shared/store_types.ts';
-import { BIN_LOG2_MAX, BIN_LOG2_MIN, HIST_LOG2, LAYER_COUNT } from './bins.ts';
+import { BIN_LOG2_MAX, BIN_LOG2_MIN, BIN_ROW_BLOCKS, HIST_LOG2, LAYER_COUNT, blockQuads } from './bins.ts';
 import { eventKey, prepared, type ReadableDB } from './db.ts';
 import { EVENT_SELECT, eventAt, eventsRange, rowToEvent, runStrings, type EventRow } from './events_read.ts';
 
@@ -87,11 +87,16 @@ export function eventsWindow(db: ReadableDB, runId: number, seqFrom: number, seq
     exact = blockSize === bucketSize;
     const blockFirst = seqStart / blockSize;
     const blockLast = (seqStart + bucketCount * bucketSize) / blockSize - 1;
-    const rows = prepared(db, 'SELECT block, lanes FROM event_bins WHERE run_id = ? AND size_log2 = ? AND block BETWEEN ? AND ?').raw(true).all(runId, sizeLog2, blockFirst, blockLast) as [number, Uint8Array][];
-    for (const [block, blob] of rows) {
-      const bucket = Math.floor((block * blockSize - seqStart) / bucketSize);
+    const rows = prepared(db, 'SELECT row, blocks FROM event_bin_rows WHERE run_id = ? AND size_log2 = ? AND row BETWEEN ? AND ?')
+      .raw(true)
+      .all(runId, sizeLog2, Math.floor(blockFirst / BIN_ROW_BLOCKS), Math.floor(blockLast / BIN_ROW_BLOCKS)) as [number, Uint8Array][];
+    for (const [row, blob] of rows) {
       const q = int32View(blob);
-      for (let i = 0; i < q.length; i += 4) lane(q[i]).add(bucket, q[i + 1], q[i + 2], q[i + 3]);
+      for (let block = Math.max(blockFirst, row * BIN_ROW_BLOCKS); block <= Math.min(blockLast, row * BIN_ROW_BLOCKS + BIN_ROW_BLOCKS - 1); block++) {
+        const bucket = Math.floor((block * blockSize - seqStart) / bucketSize);
+        const [start, end] = blockQuads(q, block);
+        for (let i = start; i < end; i += 4) lane(q[i]).add(bucket, q[i + 1], q[i + 2], q[i + 3]);
+      }
     }
   }
   const out: LaneBins[] = [...lanes.keys()]
@@ -154,10 +159,11 @@ export function searchEvents(db: ReadableDB, runId: number, q: EventSearch): Sim
 }
 
 function laneInBlock(db: ReadableDB, runId: number, sizeLog2: number, block: number, lane: number): boolean {
-  const r = prepared(db, 'SELECT lanes FROM event_bins WHERE run_id = ? AND size_log2 = ? AND block = ?').raw(true).get(runId, sizeLog2, block) as [Uint8Array] | undefined;
+  const r = prepared(db, 'SELECT blocks FROM event_bin_rows WHERE run_id = ? AND size_log2 = ? AND row = ?').raw(true).get(runId, sizeLog2, Math.floor(block / BIN_ROW_BLOCKS)) as [Uint8Array] | undefined;
   if (r === undefined) return false;
   const q = int32View(r[0]);
-  for (let i = 0; i < q.length; i += 4) if (q[i] === lane) return q[i + 1] > 0;
+  const [start, end] = blockQuads(q, block);
+  for (let i = start; i < end; i += 4) if (q[i] === lane) return q[i + 1] > 0;
   return false;
 }
 

@@ -3,15 +3,21 @@
 // Synchronous, for use inside a worker thread with its own connection. Each chunk is ONE
 // transaction: its strings, its events (multi-row INSERTs of EVENTS_PER_STATEMENT rows, about
 // 1.75x a single-row insert, ../reference/toolchain.md section 3), the end patches of spans begun
-// in earlier chunks, the finished timeline bins, the keyframes due, and the run's event count.
-// So a killed process loses at most the chunk in flight and the stored count always matches the
-// stored events (durability: db.ts).
-import type { EventChunk } from '../../shared/event.ts';
+// in earlier chunks, the finished timeline bins, the keyframes (and snapshots) due, and the
+// run's event count. So a killed process loses at most the chunk in flight and the stored count
+// always matches the stored events (durability: db.ts).
+//
+// Cost budget (PRODUCT.md section 5: recording at >= 0.8 of a bare single-row insert of the same
+// rows). The events' own multi-row insert is cheaper than the bare insert; everything derived
+// must fit in the difference. So the derived work runs as column loops over the chunk (content
+// hash, bins, page writes), counts in typed arrays, and writes few rows: bins 16 blocks to a row,
+// keyframe pages copied from their encoded form, snapshots geometrically spaced (page_state.ts).
+import { TREE_ID, type EventChunk } from '../../shared/event.ts';
 import type { RunMeta, RunOutcome, RunStatus, RunTimings } from '../../shared/store_types.ts';
 import { BinPyramid, LANES_MAX, LAYER_COUNT, type BinRow, type HistRow } from './bins.ts';
 import { ContentHash } from './content_hash.ts';
 import { RUNS_MAX, assert, eventKey, nowIso, prepared, type WritableDB } from './db.ts';
-import { KEYFRAME_EVENTS, KEYFRAME_WRITES, PageState } from './page_state.ts';
+import { KEYFRAME_EVENTS, KEYFRAME_WRITES, PAGE_ENTRIES, PageState, SNAPSHOT_ENTRIES_MIN, SNAPSHOT_LIVE_RATIO } from './page_state.ts';
 import type Database from 'better-sqlite3';
 
 export const EVENTS_PER_STATEMENT = 100;
@@ -19,6 +25,13 @@ export const EVENTS_PER_STATEMENT = 100;
 const WAL_AUTOCHECKPOINT_PAGES = 1000;
 const EVENT_COLUMNS = 15;
 const EVENT_INSERT = 'INSERT INTO events (key, thread, layer, name, parent, end_seq, step, op, gfn, level, tree, old, new, status, detail) VALUES ';
+
+const SNAPSHOT_TREES = [TREE_ID.mirror, TREE_ID.direct, TREE_ID.sept];
+
+/** A typed array's bytes, for binding as a BLOB without a copy. */
+function bytes(a: Uint8Array | Int32Array | Float64Array): Buffer {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+}
 
 function multiRowSql(head: string, columns: number, rows: number): string {
   const one = '(' + new Array(columns).fill('?').join(',') + ')';
@@ -43,8 +56,11 @@ interface Live {
   threadCount: number;
   writes: number;
   writesSinceKeyframe: number;
-  eventsSinceKeyframe: number;
+  /** seq of the last keyframe (-1 before the first). */
+  keyframeSeq: number;
   keyframes: number;
+  /** Page entries stored by keyframes since the last snapshot (all versions). */
+  entriesSinceSnapshot: number;
   hash: ContentHash;
   bins: BinPyramid;
   pages: PageState;
@@ -56,15 +72,16 @@ interface Live {
 export class Recorder {
   readonly #db: WritableDB;
   readonly #insertMany: Database.Statement;
-  readonly #insertOne: Database.Statement;
   readonly #params: unknown[] = new Array(EVENTS_PER_STATEMENT * EVENT_COLUMNS);
   #live: Live | null = null;
+  readonly #snapshotEntriesMin: number;
   readonly #writeChunkTx: (chunk: EventChunk) => void;
 
-  constructor(db: WritableDB) {
+  /** `snapshotEntriesMin`: tests lower it to take snapshots in small runs (page_state.ts). */
+  constructor(db: WritableDB, options: { snapshotEntriesMin?: number } = {}) {
     this.#db = db;
+    this.#snapshotEntriesMin = options.snapshotEntriesMin ?? SNAPSHOT_ENTRIES_MIN;
     this.#insertMany = db.prepare(multiRowSql(EVENT_INSERT, EVENT_COLUMNS, EVENTS_PER_STATEMENT));
-    this.#insertOne = db.prepare(multiRowSql(EVENT_INSERT, EVENT_COLUMNS, 1));
     this.#writeChunkTx = db.transaction((chunk: EventChunk) => this.#writeChunk(chunk));
   }
 
@@ -82,8 +99,8 @@ export class Recorder {
     const scenarioName = meta.scenarioId === null ? '' : ((prepared(this.#db, 'SELECT name FROM scenarios WHERE id = ?').get(meta.scenarioId) as { name: string } | undefined)?.name ?? '');
     const info = prepared(
       this.#db,
-      `INSERT INTO runs (scenario_id, scenario_name, scenario_json, design, seed, schedule_json, app_version, thread_names_json, status, keyframe_writes, started_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)`,
+      `INSERT INTO runs (scenario_id, scenario_name, scenario_json, design, seed, schedule_json, app_version, thread_names_json, status, keyframe_writes, page_entries, started_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)`,
     ).run(
       meta.scenarioId,
       scenarioName,
@@ -94,6 +111,7 @@ export class Recorder {
       meta.appVersion,
       JSON.stringify(meta.threadNames),
       KEYFRAME_WRITES,
+      PAGE_ENTRIES,
       nowIso(),
     );
     const runId = Number(info.lastInsertRowid);
@@ -107,8 +125,9 @@ export class Recorder {
       threadCount: meta.threadNames.length,
       writes: 0,
       writesSinceKeyframe: 0,
-      eventsSinceKeyframe: 0,
+      keyframeSeq: -1,
       keyframes: 0,
+      entriesSinceSnapshot: 0,
       hash: new ContentHash(),
       bins: new BinPyramid(),
       pages: new PageState(),
@@ -136,7 +155,10 @@ export class Recorder {
     this.#insertStrings(live, chunk);
     this.#insertEvents(live, chunk);
     this.#applyPatches(live, chunk);
-    this.#derive(live, chunk);
+    live.hash.addChunk(chunk);
+    for (let i = 0; i < chunk.count; i++) if (chunk.end[i] === -1) live.open.set(chunk.seqStart + i, [chunk.status[i], chunk.detail[i]]);
+    live.bins.addChunk(chunk);
+    this.#applyWrites(live, chunk);
     live.bins.partialRows();
     this.#insertBins(live, live.bins.take());
     live.seqNext += chunk.count;
@@ -180,7 +202,8 @@ export class Recorder {
         n = 0;
       }
     }
-    for (let r = 0; r < n; r++) this.#insertOne.run(p.slice(r * EVENT_COLUMNS, (r + 1) * EVENT_COLUMNS));
+    // The tail, one statement of its own size (cached per size: at most EVENTS_PER_STATEMENT - 1).
+    if (n > 0) prepared(this.#db, multiRowSql(EVENT_INSERT, EVENT_COLUMNS, n)).run(p.slice(0, n * EVENT_COLUMNS));
   }
 
   /**
@@ -218,40 +241,52 @@ export class Recorder {
     }
   }
 
-  /** The JS pass over the chunk: content hash, bins, page state and keyframes. */
-  #derive(live: Live, c: EventChunk): void {
+  /** The page writes of the chunk, and a keyframe wherever one falls due. */
+  #applyWrites(live: Live, c: EventChunk): void {
+    const pages = live.pages;
     for (let i = 0; i < c.count; i++) {
       const seq = c.seqStart + i;
       const tree = c.tree[i];
-      live.hash.addEvent(seq, c.thread[i], c.layer[i], c.name[i], c.parent[i], c.step[i], c.op[i], c.gfn[i], c.level[i], tree, c.old[i], c.new[i]);
-      live.hash.addLate(seq, c.end[i], c.status[i], c.detail[i]);
-      if (c.end[i] === -1) live.open.set(seq, [c.status[i], c.detail[i]]);
-      live.bins.add(seq, c.thread[i] * LAYER_COUNT + c.layer[i], c.name[i], c.status[i]);
-      live.eventsSinceKeyframe++;
       if (tree !== 0) {
-        live.pages.apply(seq, tree, c.level[i], c.gfn[i], c.new[i]);
+        pages.apply(seq, tree, c.level[i], c.gfn[i], c.new[i]);
         live.writes++;
         live.writesSinceKeyframe++;
       }
-      if (live.writesSinceKeyframe >= KEYFRAME_WRITES || live.eventsSinceKeyframe >= KEYFRAME_EVENTS) this.#keyframe(live, seq);
+      if (live.writesSinceKeyframe >= KEYFRAME_WRITES || seq - live.keyframeSeq >= KEYFRAME_EVENTS) this.#keyframe(live, seq);
     }
   }
 
-  /** Keyframe `live.keyframes`: the state after every write with seq <= `seq`. */
+  /**
+   * Keyframe `live.keyframes`: the state after every write with seq <= `seq`, as the pages
+   * written since the previous keyframe; and a full snapshot when one is due (page_state.ts).
+   */
   #keyframe(live: Live, seq: number): void {
     const kf = live.keyframes++;
     prepared(this.#db, 'INSERT INTO keyframes (run_id, kf, seq) VALUES (?, ?, ?)').run(live.runId, kf, seq);
     const stmt = prepared(this.#db, 'INSERT INTO keyframe_pages (run_id, tree, level, page, kf, entries) VALUES (?, ?, ?, ?, ?, ?)');
-    for (const p of live.pages.takeDirty()) {
-      stmt.run(live.runId, p.tree, p.level, p.page, kf, Buffer.from(p.entries.buffer, p.entries.byteOffset, p.entries.byteLength));
-    }
+    const dirty = live.pages.takeDirty();
+    for (const p of dirty.pages) stmt.run(live.runId, p.tree, p.level, p.page, kf, bytes(p.entries));
+    live.entriesSinceSnapshot += dirty.entries;
     live.writesSinceKeyframe = 0;
-    live.eventsSinceKeyframe = 0;
+    live.keyframeSeq = seq;
+    if (live.entriesSinceSnapshot >= Math.max(this.#snapshotEntriesMin, live.pages.entryCount * SNAPSHOT_LIVE_RATIO)) {
+      this.#snapshot(live, kf);
+      live.entriesSinceSnapshot = 0;
+    }
+  }
+
+  /** Every tree's live entries at keyframe `kf`, one row per tree (state_query.ts reads them). */
+  #snapshot(live: Live, kf: number): void {
+    const stmt = prepared(this.#db, 'INSERT INTO state_snapshots (run_id, kf, tree, entries, levels, gfns, vals) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    for (const tree of SNAPSHOT_TREES) {
+      const s = live.pages.snapshot(tree);
+      stmt.run(live.runId, kf, tree, s.gfn.length, bytes(s.level), bytes(s.gfn), bytes(s.value));
+    }
   }
 
   #insertBins(live: Live, taken: { rows: BinRow[]; histRows: HistRow[] }): void {
-    const bins = prepared(this.#db, 'INSERT OR REPLACE INTO event_bins (run_id, size_log2, block, lanes) VALUES (?, ?, ?, ?)');
-    for (const r of taken.rows) bins.run(live.runId, r.sizeLog2, r.block, Buffer.from(r.lanes.buffer, r.lanes.byteOffset, r.lanes.byteLength));
+    const bins = prepared(this.#db, 'INSERT OR REPLACE INTO event_bin_rows (run_id, size_log2, row, blocks) VALUES (?, ?, ?, ?)');
+    for (const r of taken.rows) bins.run(live.runId, r.sizeLog2, r.row, bytes(r.blocks));
     const hist = prepared(this.#db, 'INSERT OR REPLACE INTO event_hist (run_id, block, names, statuses) VALUES (?, ?, ?, ?)');
     for (const h of taken.histRows) {
       hist.run(live.runId, h.block, Buffer.from(h.names.buffer, h.names.byteOffset, h.names.byteLength), Buffer.from(h.statuses.buffer, h.statuses.byteOffset, h.statuses.byteLength));

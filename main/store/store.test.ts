@@ -17,7 +17,7 @@ describe('migrations', () => {
     const store = Store.open(file);
     expect(getUserVersion(store.writable)).toBe(SCHEMA_VERSION);
     const tables = store.writable.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string; sql: string }[];
-    expect(tables.map((t) => t.name).sort()).toEqual(['comparisons', 'event_bins', 'event_hist', 'events', 'keyframe_pages', 'keyframes', 'run_strings', 'runs', 'scenarios', 'view_state']);
+    expect(tables.map((t) => t.name).sort()).toEqual(['comparisons', 'event_bin_rows', 'event_hist', 'events', 'keyframe_pages', 'keyframes', 'run_strings', 'runs', 'scenarios', 'state_snapshots', 'view_state']);
     for (const t of tables) expect(t.sql, t.name).toMatch(/\)\s*STRICT/);
     expect(store.writable.pragma('journal_mode', { simple: true })).toBe('wal');
     store.close();
@@ -41,6 +41,30 @@ describe('migrations', () => {
       store.close();
     });
   }
+
+  it('version 3 repacks old per-block bins into rows of 16 blocks, and keeps old runs\' page size', () => {
+    const file = tmpDbFile();
+    const db = openDatabase(file);
+    updateSchema(db, file, 2);
+    db.prepare("INSERT INTO runs (id, scenario_name, scenario_json, design, seed, app_version, thread_names_json, status, keyframe_writes, started_at) VALUES (1, 's', '{}', 'unified', 1, 'x', '[\"t\"]', 'completed', 4096, 'x')").run();
+    const lanes = (quads: number[]): Buffer => Buffer.from(Int32Array.from(quads).buffer);
+    const bins = db.prepare('INSERT INTO event_bins (run_id, size_log2, block, lanes) VALUES (1, ?, ?, ?)');
+    bins.run(6, 17, lanes([0, 5, 3, 4, 2, 1, 7, 1]));
+    bins.run(6, 31, lanes([1, 2, 9, 2]));
+    bins.run(7, 0, lanes([0, 64, 3, 60]));
+    db.close();
+    const store = Store.open(file);
+    const rows = store.readable.prepare('SELECT size_log2, row, blocks FROM event_bin_rows ORDER BY size_log2, row').raw(true).all() as [number, number, Buffer][];
+    const decoded = rows.map(([size, row, b]) => [size, row, [...new Int32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength))]]);
+    expect(decoded).toEqual([
+      // 17 offsets, then quads. Row 1 of level 6 holds blocks 16..31: block 17 at position 1,
+      // block 31 at position 15.
+      [6, 1, [17, 17, 25, 25, 25, 25, 25, 25, 25, 25, 25, 25, 25, 25, 25, 25, 29, 0, 5, 3, 4, 2, 1, 7, 1, 1, 2, 9, 2]],
+      [7, 0, [17, 21, 21, 21, 21, 21, 21, 21, 21, 21, 21, 21, 21, 21, 21, 21, 21, 0, 64, 3, 60]],
+    ]);
+    expect(store.readable.prepare('SELECT page_entries FROM runs WHERE id = 1').pluck().get()).toBe(64);
+    store.close();
+  });
 
   it('refuses a newer database and leaves it untouched', () => {
     const file = tmpDbFile();
@@ -107,7 +131,7 @@ describe('runs', () => {
     const db = store.readable;
     const count = (sql: string): number => (db.prepare(sql).get(a.runId) as { n: number }).n;
     expect(count('SELECT count(*) AS n FROM events WHERE key >= ? * 4294967296 AND key < (? + 1) * 4294967296'.replace('?', String(a.runId)))).toBe(0);
-    for (const t of ['run_strings', 'event_bins', 'event_hist', 'keyframes', 'keyframe_pages', 'view_state']) expect(count(`SELECT count(*) AS n FROM ${t} WHERE run_id = ?`), t).toBe(0);
+    for (const t of ['run_strings', 'event_bin_rows', 'event_hist', 'keyframes', 'keyframe_pages', 'state_snapshots', 'view_state']) expect(count(`SELECT count(*) AS n FROM ${t} WHERE run_id = ?`), t).toBe(0);
     expect(store.getComparison(cmp)).toBeNull();
     expect(store.getRun(b.runId)?.eventCount).toBe(b.events.length);
     store.close();

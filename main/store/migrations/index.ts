@@ -7,6 +7,7 @@
 import { assert, type WritableDB } from '../db.ts';
 import { updateToSchemaVersion1 } from './0001_initial.ts';
 import { updateToSchemaVersion2 } from './0002_comparisons.ts';
+import { updateToSchemaVersion3 } from './0003_packed_bins_snapshots.ts';
 
 export interface Migration {
   version: number;
@@ -16,6 +17,7 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, update: updateToSchemaVersion1 },
   { version: 2, update: updateToSchemaVersion2 },
+  { version: 3, update: updateToSchemaVersion3 },
 ];
 
 for (let i = 0; i < MIGRATIONS.length; i++) {
