@@ -8,6 +8,15 @@
 // time: the duration of each requestAnimationFrame callback while W/S/A/D, wheel and drag input
 // arrive (the app has one frame loop, raf_scheduler.ts, so these are its frames: actions plus
 // redraw), collected by wrapping requestAnimationFrame before the app loads.
+//
+// The inspector (PRODUCT.md section 5, "Inspector": under 50 ms p95 at any event of a
+// 1,000,000-event run). Measured over HTTP, as the Run view calls it (POST /api/stateAt with
+// {runId, seq}), from the moment the server starts: the first call (cold: the run's checkpoints
+// are not built yet, main reads the store's state), then INSPECTOR_CALLS calls at random
+// cursors while the checkpoint sweep still runs in the background, and as many again after the
+// Chromium part (the sweep done: the steady state). In Chromium: the time from
+// a click on the timeline's axis (pointerdown) to the first frame after the inspector shows the
+// new cursor's trees, over INSPECTOR_CLICKS random clicks.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +38,17 @@ const FAULT_PAGES = 102_400;
 const EVENTS_MIN = 1_000_000;
 const KEY_GAP_MS = 25;
 const FIRST_PAINT_WAIT_MS = 30_000;
+const INSPECTOR_CALLS = 200;
+const INSPECTOR_CLICKS = 30;
+const REPAINT_WAIT_MS = 10_000;
+/** The bench's own PRNG (a 32-bit LCG): the cursors are the same on every run. */
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
 
 /** Records the fault-range built-in, cut to FAULT_PAGES pages, under `unified`. */
 function recordBigRun(store: Store): { runId: number; events: number; simMs: number } {
@@ -65,6 +85,7 @@ export async function uiBench(): Promise<Figure[]> {
     const run = recordBigRun(opened.value.store);
     if (run.events < EVENTS_MIN) throw new Error(`the bench run has ${run.events} events, fewer than ${EVENTS_MIN}`);
     server = await startServer({ service: opened.value.service, events: opened.value.events, rendererDir, port: 0, token });
+    const inspector = await inspectorCalls(server.port, token, run.runId, run.events);
     const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
     await page.addInitScript(() => {
       const durations: number[] = [];
@@ -83,11 +104,19 @@ export async function uiBench(): Promise<Figure[]> {
     const firstPaintMs = Number(await canvas.getAttribute('data-first-paint-ms'));
     const frames = await scriptedPanZoom(page);
     const drawn = Number(await canvas.getAttribute('data-drawn-slices'));
+    const repaints = await cursorToRepaint(page);
+    // By now the background sweep has long finished: the steady state of a run being looked at.
+    const warm = await inspectorCalls(server.port, token, run.runId, run.events);
     await screenshotAtEnd(page).catch((e: unknown) => process.stderr.write(`ui_bench: no screenshot: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}\n`));
     return [
       figure(`timeline first paint, ${run.events.toLocaleString('en-US')}-event run (headless Chromium)`, round2(firstPaintMs), 'ms', { bar: 1000, better: 'lower' }),
       figure(`timeline frame time p95 during scripted pan/zoom (${frames.length} frames, ${drawn} slices in last frame)`, round2(p95(frames)), 'ms', { bar: 16.7, better: 'lower' }),
       figure('timeline frame time max during scripted pan/zoom', round2(Math.max(...frames)), 'ms'),
+      figure(`inspector stateAt over HTTP, first call (cold: no checkpoints yet; ${inspector.rows} rows)`, round2(inspector.firstMs), 'ms'),
+      figure(`inspector stateAt over HTTP p95, ${INSPECTOR_CALLS} random cursors from a cold start`, round2(p95(inspector.timesMs)), 'ms', { bar: 50, better: 'lower' }),
+      figure('inspector stateAt over HTTP max over those cursors', round2(Math.max(...inspector.timesMs)), 'ms'),
+      figure(`inspector stateAt over HTTP p95, ${INSPECTOR_CALLS} random cursors once the checkpoints are built`, round2(p95(warm.timesMs)), 'ms', { bar: 50, better: 'lower' }),
+      figure(`inspector cursor move to repaint p95 in Chromium (${repaints.length} axis clicks)`, round2(p95(repaints)), 'ms', { bar: 50, better: 'lower' }),
     ];
   } finally {
     await browser.close();
@@ -95,6 +124,62 @@ export async function uiBench(): Promise<Figure[]> {
     opened.value.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Times stateAt over HTTP: the first call, then INSPECTOR_CALLS at random cursors. */
+async function inspectorCalls(port: number, token: string, runId: number, events: number): Promise<{ firstMs: number; timesMs: number[]; rows: number }> {
+  const call = async (seq: number): Promise<{ ms: number; rows: number }> => {
+    const started = performance.now();
+    const response = await fetch(`http://127.0.0.1:${port}/api/stateAt?token=${token}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ runId, seq }) });
+    const result = (await response.json()) as { ok: boolean; value?: { mirror: unknown[]; sept: unknown[] } };
+    const ms = performance.now() - started;
+    if (!result.ok || result.value === undefined) throw new Error(`stateAt at ${seq} failed: ${JSON.stringify(result).slice(0, 200)}`);
+    return { ms, rows: result.value.mirror.length + result.value.sept.length };
+  };
+  const random = lcg(5);
+  const first = await call(Math.floor(random() * events));
+  const timesMs: number[] = [];
+  let rows = first.rows;
+  for (let i = 0; i < INSPECTOR_CALLS; i++) {
+    const r = await call(Math.floor(random() * events));
+    timesMs.push(r.ms);
+    rows = Math.max(rows, r.rows);
+  }
+  return { firstMs: first.ms, timesMs, rows };
+}
+
+/**
+ * Clicks the timeline's axis at random points: each moves the cursor, and the inspector loads
+ * the trees there. Returns, per click, ms from pointerdown to the first animation frame after
+ * the inspector's data-seq changed (Svelte updates the rows and data-seq in one flush).
+ */
+async function cursorToRepaint(page: import('playwright-core').Page): Promise<number[]> {
+  const canvas = page.getByTestId('timeline-canvas');
+  const box = (await canvas.boundingBox())!;
+  const random = lcg(9);
+  const out: number[] = [];
+  for (let i = 0; i < INSPECTOR_CLICKS; i++) {
+    await page.evaluate((waitMs) => {
+      const w = window as unknown as { septwbRepaint: Promise<number> };
+      w.septwbRepaint = new Promise<number>((resolve, reject) => {
+        const inspector = document.querySelector('[data-testid="inspector"]')!;
+        const before = inspector.getAttribute('data-seq');
+        let t0 = -1;
+        window.addEventListener('pointerdown', () => (t0 = performance.now()), { capture: true, once: true });
+        const timer = setTimeout(() => reject(new Error('the inspector did not change')), waitMs);
+        const observer = new MutationObserver(() => {
+          if (t0 < 0 || inspector.getAttribute('data-seq') === before) return;
+          observer.disconnect();
+          clearTimeout(timer);
+          requestAnimationFrame(() => resolve(performance.now() - t0));
+        });
+        observer.observe(inspector, { attributes: true, attributeFilter: ['data-seq'] });
+      });
+    }, REPAINT_WAIT_MS);
+    await page.mouse.click(box.x + 160 + random() * (box.width - 170), box.y + 8);
+    out.push(await page.evaluate(() => (window as unknown as { septwbRepaint: Promise<number> }).septwbRepaint));
+  }
+  return out;
 }
 
 /** Zooms in and out with W/S and the wheel, pans with A/D and a drag; returns the frame times. */

@@ -3,6 +3,7 @@ import { checkCall } from '../../shared/api/api.ts';
 import type { RunViewState } from '../../shared/api/runs.ts';
 import { ApiEventHub } from './event_hub.ts';
 import { createRunService } from './run_service.ts';
+import { InspectorIndex, inspectorState } from '../store/run_view_queries.ts';
 import { Store } from '../store/store.ts';
 import { recordGenerated, tmpDbFile, type Recorded } from '../store/testing/helpers.ts';
 
@@ -55,6 +56,17 @@ describe('run service', () => {
     const state: RunViewState = { version: 1, cursor: 42, visibleStart: 10, visibleEnd: 500, annotations: [{ seq: 42, text: 'here' }] };
     expect(await service.putViewState({ runId: run.runId, state })).toEqual({ ok: true, value: { saved: true } });
     expect(await service.getViewState({ runId: run.runId })).toEqual({ ok: true, value: state });
+  });
+
+  it('stateAt answers from the checkpoints as from a full sweep, before and after its background sweep', async () => {
+    const swept = new InspectorIndex(run.runId, run.events.length);
+    swept.sweepAll(store.readable);
+    for (const seq of [run.events.length - 1, 17, run.events.length + 50]) {
+      const r = await service.stateAt({ runId: run.runId, seq });
+      if (!r.ok) throw new Error(r.error.message);
+      expect(r.value).toEqual(inspectorState(store.readable, swept, Math.min(seq, run.events.length - 1)));
+      await new Promise((resolve) => setImmediate(resolve)); // lets one background slice run
+    }
   });
 
   it('refuses a window that ends before it starts, and a half gfn window', async () => {

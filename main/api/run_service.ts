@@ -7,7 +7,7 @@ import { err, ok, type Result } from '../../shared/api/contract.ts';
 import type { SimEvent } from '../../shared/event.ts';
 import { eventAt } from '../store/events_read.ts';
 import { eventWithParents, eventsWindow, lastWriter, nextEvent, prevEvent, searchEvents } from '../store/queries.ts';
-import { inspectorState, nextWrite, openSpansAt, rangeKindCounts, runMarkers } from '../store/run_view_queries.ts';
+import { InspectorIndexes, inspectorState, nextWrite, openSpansAt, rangeKindCounts, runMarkers } from '../store/run_view_queries.ts';
 import { exportRunText, importRunText } from '../store/share.ts';
 import type { Store } from '../store/store.ts';
 import type { ApiEventHub } from './event_hub.ts';
@@ -16,6 +16,8 @@ export interface RunServiceDeps {
   store: Store;
   events: ApiEventHub;
   appVersion: string;
+  /** Sweep a run's inspector checkpoints in background slices (default true; tests may turn it off). */
+  inspectorBackground?: boolean;
 }
 
 /** Runs larger than this (estimated at EXPORT_BYTES_PER_EVENT) are refused as text: use the CLI. */
@@ -25,6 +27,10 @@ const EXPORT_BYTES_PER_EVENT = 120;
 export function createRunService(deps: RunServiceDeps): RunsApi {
   const { store } = deps;
   const db = store.readable;
+  // The inspector's checkpoints per run (run_view_queries.ts): a cursor anywhere reads one
+  // checkpoint and at most CHECKPOINT_EVENTS events. Built by a sweep that runs in the
+  // background after the first look at a run.
+  const indexes = new InspectorIndexes(db, { background: deps.inspectorBackground ?? true });
   /** Runs the body when the run exists, else `not-found` naming the argument. */
   const withRun = async <T>(runId: number, path: string, body: (eventCount: number) => Result<T>): Promise<Result<T>> => {
     const run = store.getRun(runId);
@@ -40,6 +46,7 @@ export function createRunService(deps: RunServiceDeps): RunsApi {
     deleteRun: ({ id }) =>
       withRun(id, 'args.id', () => {
         store.deleteRun(id);
+        indexes.forget(id);
         return ok({ deleted: true as const });
       }),
     eventsWindow: ({ runId, seqFrom, seqTo, buckets }) =>
@@ -62,7 +69,10 @@ export function createRunService(deps: RunServiceDeps): RunsApi {
         if ((gfnStart === undefined) !== (gfnEnd === undefined)) return err('bad-input', 'give both gfnStart and gfnEnd, or neither', 'args.gfnEnd');
         if (gfnStart !== undefined && gfnEnd! <= gfnStart) return err('bad-input', 'gfnEnd must be after gfnStart', 'args.gfnEnd');
         const at = Math.min(seq, eventCount - 1);
-        return ok(inspectorState(db, runId, at, gfnStart === undefined ? undefined : { gfnStart, gfnEnd: gfnEnd! }));
+        const index = indexes.of(runId, eventCount);
+        const state = inspectorState(db, index, at, gfnStart === undefined ? undefined : { gfnStart, gfnEnd: gfnEnd! });
+        indexes.sweepLater(index);
+        return ok(state);
       }),
     lastWriter: ({ runId, seq, tree, level, gfn }) => withRun(runId, 'args.runId', () => ok({ seq: lastWriter(db, runId, seq, tree, level, gfn) })),
     searchEvents: ({ runId, ...query }) => withRun(runId, 'args.runId', () => ok(searchEvents(db, runId, query))),
