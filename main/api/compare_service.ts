@@ -7,6 +7,7 @@
 // compared apart, because the designs name their hooks differently by construction: a hook-only
 // difference is the design, not a finding. The first behavioural difference is what "jump to
 // first difference" shows, and what the verdict starts from.
+import type { Metrics } from '../sim/metrics.ts';
 import type {
   AlignedOp, CompareApi, CompareSide, CompareSurface, Comparison, ComparisonSummary, CompareState, DiffItem,
   EntryPair, FirstDifference, MetricRow, MetricSense, MetricTone, OpSpan,
@@ -130,21 +131,8 @@ function summaryOf(store: Store, c: ReturnType<Store['listComparisons']>[number]
 // ---------------------------------------------------------------------------------------------
 // The comparison itself: pure functions of two run records and their traces.
 
-/** What the comparison reads from a run's metrics (main/sim/metrics.ts); absent fields are 0/-1. */
-export interface MetricsView {
-  hookCalls: Record<string, number>;
-  seamcalls: Record<string, Record<string, number>>;
-  retries: number;
-  kicks: number;
-  bugs: { kind: string; site: string; reason: string; seq: number; step: number }[];
-  warns: Record<string, number>;
-  divergences: number;
-  firstDivergenceSeq: number;
-  firstDetectionSeq: number;
-  detectionLatency: number;
-  steps: number;
-  events: number;
-}
+/** What the comparison reads from a run's metrics (the engine's Metrics); absent fields are 0/-1. */
+export type MetricsView = Omit<Metrics, 'firstDivergenceStep' | 'firstDetectionStep'>;
 
 /** Reads untrusted metrics JSON (an imported run may carry anything) into a MetricsView. */
 export function metricsView(value: unknown): MetricsView {
