@@ -56,6 +56,11 @@ export interface SimEvent {
  * `statusPatches` sets the status and detail such a span got when it closed: triples
  * [seq, statusId, detailId] (id 0 = leave as it is).
  * Null old/new are NaN.
+ *
+ * Lifetime: a chunk is valid only during the onChunk call that hands it over. The engine reuses
+ * its arrays for the next chunk once onChunk returns (runScenario without `keep`; EventSink's
+ * `reuseChunks`), so a consumer copies what it needs inside the call (the Recorder writes it to
+ * SQLite there) and keeps no reference to the chunk or its arrays.
  */
 export interface EventChunk {
   seqStart: number;

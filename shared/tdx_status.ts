@@ -220,6 +220,22 @@ export function tdx_status_hex(s: TdxStatus): string {
  * module's own base codes carry operand 0.
  */
 export function tdx_status_name(s: TdxStatus): string {
+  let name = nameCache.get(s);
+  if (name === undefined) {
+    name = statusNameOf(s);
+    nameCache.set(s, name);
+  }
+  return name;
+}
+
+/**
+ * tdx_status_name's answers so far: the simulation names the status of every SEAMCALL, and
+ * building `TDX_OPERAND_BUSY|RCX` anew each time is a string per call. Statuses are few (codes
+ * times operand ids), so the cache stays small.
+ */
+const nameCache = new Map<TdxStatus, string>();
+
+function statusNameOf(s: TdxStatus): string {
   const base = nameByCode.get(tdx_status_code(s));
   if (base === undefined) return tdx_status_hex(s);
   const operand = tdx_status_operand(s);

@@ -52,6 +52,8 @@ export class InvariantChecker {
   readonly #bigIndex = new Map<number, number>();
   /** The thread whose step is running: findings are attributed to it. */
   currentThread = 0;
+  /** The entry afterStep is checking: one record reused, as check_entry keeps none. */
+  readonly #scratch: Dirty = { gfn: 0, level: 0, step: 0, seq: 0 };
 
   constructor(vm: SimVm) {
     this.#vm = vm;
@@ -85,7 +87,14 @@ export class InvariantChecker {
   afterStep(): void {
     if (this.#dirtyCount === 0 || !this.#quiescent()) return;
     const n = this.#dirtyCount;
-    for (let i = 0; i < n; i++) this.check_entry({ gfn: this.#dirtyGfn[i], level: this.#dirtyLevel[i], step: this.#dirtyStep[i], seq: this.#dirtySeq[i] });
+    const d = this.#scratch;
+    for (let i = 0; i < n; i++) {
+      d.gfn = this.#dirtyGfn[i];
+      d.level = this.#dirtyLevel[i];
+      d.step = this.#dirtyStep[i];
+      d.seq = this.#dirtySeq[i];
+      this.check_entry(d);
+    }
     this.#dirtyCount = 0;
     if (n > DIRTY_SCAN_MAX) this.#bigIndex.clear();
   }

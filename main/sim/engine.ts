@@ -55,7 +55,10 @@ export interface RunOptions {
   /** Keep every event in memory so the result carries them (tests, the CLI's --jsonl). */
   keep?: boolean;
   chunkSize?: number;
-  /** Receives the event stream in chunks (the recorder). */
+  /**
+   * Receives the event stream in chunks (the recorder). Without `keep` the engine reuses a
+   * chunk's arrays once onChunk returns: copy what you need inside the call, keep no reference.
+   */
   onChunk?: (chunk: EventChunk) => void;
 }
 
@@ -81,7 +84,7 @@ export const FAULT_RETRIES_MAX_DEFAULT = 10_000;
 /** Runs `scenario` under one design. Never throws for a simulated failure: that is the outcome. */
 export function runScenario(scenario: Scenario, options: RunOptions): RunResult {
   const seed = options.seed ?? scenario.seed;
-  const events = new EventSink({ chunkSize: options.chunkSize, onChunk: options.onChunk, keep: options.keep });
+  const events = new EventSink({ chunkSize: options.chunkSize, onChunk: options.onChunk, keep: options.keep, reuseChunks: true });
   const ctx = new SimContext(events);
   const vm = createVm(scenario, options, ctx);
   const checker = options.checker === false ? null : new InvariantChecker(vm);

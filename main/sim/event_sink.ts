@@ -3,8 +3,15 @@
 // Nesting is automatic: each thread has a stack of open spans, and an event's parent is the top
 // of its thread's stack. A span is opened with begin() and closed with end(); instant() emits an
 // event that contains nothing. The stream hash covers every field but `end`, which follows from
-// the nesting; it is two 32-bit FNV-1a lanes over the same words, updated as events are emitted,
-// so it costs no second pass.
+// the nesting; it is one 32-bit lane (the fields' words in pairs, a multiply per pair, a xorshift
+// per event), updated as events are emitted, so it costs no second pass. It tells runs apart for
+// determinism checks; it is not the store's content hash.
+//
+// Chunk reuse. With `reuseChunks`, a chunk handed to onChunk is written over once onChunk
+// returns: the consumer must copy what it needs before returning (the Recorder does, inside its
+// transaction) and must not keep the chunk or its arrays. `keep` never reuses: its chunks are the
+// run's own copies. A fresh chunk for every 16k events is a megabyte of typed arrays, and
+// allocating it was a tenth of a run's time in garbage collection.
 import { LAYER_ID, TREE_ID, chunk_event, type EventChunk, type Layer, type SimEvent, type Tree } from '../../shared/event.ts';
 import type { U64 } from '../../shared/u64.ts';
 
@@ -15,25 +22,44 @@ export interface EventSinkOptions {
   onChunk?: (chunk: EventChunk) => void;
   /** Keep every chunk in memory so events() can return them (tests, small runs, the CLI). */
   keep?: boolean;
+  /**
+   * Reuse a chunk's arrays once onChunk has returned (see the file comment); ignored with
+   * `keep`. Only for a consumer that copies the chunk inside onChunk.
+   */
+  reuseChunks?: boolean;
 }
 
-const FNV_PRIME = 16777619;
+/** The hash lane's multiplier (MurmurHash2's m). */
+const HASH_M = 0x5bd1e995;
+
+/** One word into the hash lane: xor, multiply, xorshift (int32 throughout). */
+function mixWord(h: number, w: number): number {
+  h = Math.imul(h ^ w, HASH_M);
+  return h ^ (h >>> 15);
+}
 
 /**
- * Scratch for the words of one event's hash (at most 5 + 3 * 2 + 2). Stored as int32: every
- * use (`^`, `&`, `>>>`) converts to 32 bits first, so the hash is the same as on the numbers.
+ * Scratch for the three numbers of an event (gfn, old, new), read back as six int32 words: the
+ * low and high halves of each double's bits (little-endian, as every platform we ship on),
+ * without float arithmetic. Deterministic: the same number has the same bits (null entries are
+ * the one NaN literal).
  */
-const HASH_WORDS = new Int32Array(16);
+const NUMBERS = new Float64Array(3);
+const NUMBER_WORDS = new Int32Array(NUMBERS.buffer);
 
-/** A number's hash words, as #mixNumber mixes them: NaN is one word, else low then high 32 bits. */
-function putNumberWords(words: Int32Array, n: number, v: number): number {
-  if (v !== v) {
-    words[n] = 0x7ff80000;
-    return n + 1;
-  }
-  words[n] = v >>> 0;
-  words[n + 1] = Math.floor(v / 4294967296) | 0;
-  return n + 2;
+/**
+ * Two words as one: for either word fixed, a bijection of the other. Neither depends on the
+ * lane, so the multiply runs beside the lane's own.
+ */
+function pairWord(a: number, b: number): number {
+  return (Math.imul(a, 0x9e3779b1) + b) | 0;
+}
+
+/** MurmurHash3's fmix32: spreads every input bit over the output, for the printed hash. */
+function fmix32(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
 function newChunk(seqStart: number, size: number, stringsStart: number): EventChunk {
@@ -61,6 +87,41 @@ function newChunk(seqStart: number, size: number, stringsStart: number): EventCh
   };
 }
 
+/**
+ * LAYER_ID[layer] as a switch: a keyed load with a different string key at each call site is a
+ * dictionary look-up, a switch on interned constants is a few compares.
+ */
+function layerId(layer: Layer): number {
+  switch (layer) {
+    case 'op': return LAYER_ID.op;
+    case 'mmu': return LAYER_ID.mmu;
+    case 'hook': return LAYER_ID.hook;
+    case 'tdx': return LAYER_ID.tdx;
+    case 'check': return LAYER_ID.check;
+  }
+}
+
+/** TREE_ID[tree] as a switch (see layerId). */
+function treeId(tree: Tree): number {
+  switch (tree) {
+    case 'none': return TREE_ID.none;
+    case 'mirror': return TREE_ID.mirror;
+    case 'direct': return TREE_ID.direct;
+    case 'sept': return TREE_ID.sept;
+  }
+}
+
+/** `c` emptied to start at seqStart (its arrays kept; see #flush). */
+function resetChunk(c: EventChunk, seqStart: number, stringsStart: number): EventChunk {
+  c.seqStart = seqStart;
+  c.count = 0;
+  c.stringsStart = stringsStart;
+  c.strings = [];
+  c.endPatches = [];
+  c.statusPatches = [];
+  return c;
+}
+
 export class EventSink {
   readonly chunkSize: number;
   /** Scheduler step, set by the scheduler before each thread step. */
@@ -77,6 +138,7 @@ export class EventSink {
   readonly #stringIds = new Map<string, number>([['', 0]]);
   readonly #onChunk: ((chunk: EventChunk) => void) | undefined;
   readonly #kept: EventChunk[] | null;
+  readonly #reuseChunks: boolean;
   #chunk: EventChunk;
   /** Per thread: the stack of open span seqs. */
   readonly #stacks: number[][] = [];
@@ -88,13 +150,13 @@ export class EventSink {
   deepThreads = 0;
   /** Per thread: the scenario operation ordinal its events belong to. */
   readonly #threadOp: number[] = [];
-  #h1 = 0x811c9dc5;
-  #h2 = 0x01000193 ^ 0x5bd1e995;
+  #h = 0x811c9dc5;
 
   constructor(options: EventSinkOptions = {}) {
     this.chunkSize = options.chunkSize ?? 16384;
     this.#onChunk = options.onChunk;
     this.#kept = options.keep ? [] : null;
+    this.#reuseChunks = options.reuseChunks === true && !options.keep;
     this.#chunk = newChunk(0, this.chunkSize, 1);
   }
 
@@ -117,7 +179,7 @@ export class EventSink {
 
   /** Opens a span on `thread` and returns its seq. */
   begin(thread: number, layer: Layer, name: string, gfn = -1, level = 0, detail = ''): number {
-    const seq = this.#emit(thread, LAYER_ID[layer], name, gfn, level, 0, NaN, NaN, '', detail, -1);
+    const seq = this.#emit(thread, layerId(layer), name, gfn, level, 0, NaN, NaN, '', detail, -1);
     const stack = this.#stack(thread);
     stack.push(seq);
     if (stack.length === 2) this.deepThreads++;
@@ -143,8 +205,8 @@ export class EventSink {
       c.endPatches.push(seq, last);
       if (statusId !== 0 || detailId !== 0) c.statusPatches.push(seq, statusId, detailId);
     }
-    if (statusId !== 0) this.#mix(statusId ^ 0x7f4a7c15);
-    if (detailId !== 0) this.#mix(detailId ^ 0x2545f491);
+    if (statusId !== 0) this.#h = mixWord(this.#h, statusId ^ 0x7f4a7c15);
+    if (detailId !== 0) this.#h = mixWord(this.#h, detailId ^ 0x2545f491);
   }
 
   /** Closes every open span of `thread` (an aborted operation). */
@@ -170,9 +232,9 @@ export class EventSink {
     status = '',
     detail = '',
   ): number {
-    const treeId = TREE_ID[tree];
-    const seq = this.#emit(thread, LAYER_ID[layer], name, gfn, level, treeId, old ?? NaN, nw ?? NaN, status, detail, 0);
-    if (treeId !== 0 && this.onTreeWrite !== null) this.onTreeWrite(treeId, gfn, level, seq);
+    const tid = treeId(tree);
+    const seq = this.#emit(thread, layerId(layer), name, gfn, level, tid, old ?? NaN, nw ?? NaN, status, detail, 0);
+    if (tid !== 0 && this.onTreeWrite !== null) this.onTreeWrite(tid, gfn, level, seq);
     return seq;
   }
 
@@ -181,9 +243,11 @@ export class EventSink {
     if (this.#chunk.count > 0 || this.#chunk.endPatches.length > 0 || this.#chunk.strings.length > 0) this.#flush();
   }
 
-  /** The stream hash: 16 hex digits. */
+  /** The stream hash: 16 hex digits (the lane finalized twice, the second time with the event count). */
   hash(): string {
-    return (this.#h1 >>> 0).toString(16).padStart(8, '0') + (this.#h2 >>> 0).toString(16).padStart(8, '0');
+    const hi = fmix32(this.#h);
+    const lo = fmix32(this.#h ^ Math.imul(this.count | 0, HASH_M));
+    return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
   }
 
   /** Every event so far, decoded (needs `keep`); open spans have end -1. */
@@ -220,13 +284,6 @@ export class EventSink {
       this.#stacks[thread] = s;
     }
     return s;
-  }
-
-  #mix(word: number): void {
-    this.#h1 = Math.imul(this.#h1 ^ (word & 0xffff), FNV_PRIME);
-    this.#h1 = Math.imul(this.#h1 ^ (word >>> 16), FNV_PRIME);
-    this.#h2 = Math.imul(this.#h2 ^ word, 0x5bd1e995);
-    this.#h2 ^= this.#h2 >>> 15;
   }
 
   #emit(
@@ -270,38 +327,30 @@ export class EventSink {
     c.new[i] = nw;
     c.status[i] = statusId;
     c.detail[i] = detailId;
-    // The same words, in the same order, as #mix and #mixNumber, hashed on locals (the
-    // hottest lines of a run).
-    const words = HASH_WORDS;
-    words[0] = thread | (layer << 8) | (tree << 12) | (level << 16);
-    words[1] = nameId;
-    words[2] = parent;
-    words[3] = step;
-    words[4] = op;
-    let n = 5;
-    n = putNumberWords(words, n, gfn);
-    n = putNumberWords(words, n, old);
-    n = putNumberWords(words, n, nw);
-    words[n++] = statusId;
-    words[n++] = detailId;
-    let h1 = this.#h1;
-    let h2 = this.#h2;
-    for (let k = 0; k < n; k++) {
-      const w = words[k];
-      h1 = Math.imul(h1 ^ (w & 0xffff), FNV_PRIME);
-      h1 = Math.imul(h1 ^ (w >>> 16), FNV_PRIME);
-      h2 = Math.imul(h2 ^ w, 0x5bd1e995);
-      h2 ^= h2 >>> 15;
-    }
-    this.#h1 = h1;
-    this.#h2 = h2;
+    // Every field but `end`, in a fixed order.
+    NUMBERS[0] = gfn;
+    NUMBERS[1] = old;
+    NUMBERS[2] = nw;
+    const w = NUMBER_WORDS;
+    // Words go in pairs (pairWord), so the lane's serial chain of multiplies is half as long.
+    let h = this.#h;
+    h = Math.imul(h ^ pairWord(thread | (layer << 8) | (tree << 12) | (level << 16), nameId), HASH_M);
+    h = Math.imul(h ^ pairWord(parent, step), HASH_M);
+    h = Math.imul(h ^ pairWord(op, statusId), HASH_M);
+    h = Math.imul(h ^ pairWord(detailId, w[0]), HASH_M);
+    h = Math.imul(h ^ pairWord(w[1], w[2]), HASH_M);
+    h = Math.imul(h ^ pairWord(w[3], w[4]), HASH_M);
+    h = Math.imul(h ^ w[5], HASH_M);
+    this.#h = h ^ (h >>> 15);
     return seq;
   }
 
   #flush(): void {
     const full = this.#chunk;
-    this.#chunk = newChunk(this.count, this.chunkSize, this.strings.length);
     if (this.#onChunk) this.#onChunk(full);
     if (this.#kept) this.#kept.push(full);
+    // Every row is written in full by #emit before anything reads it, so a reused chunk needs
+    // no clearing: only its counters and lists start over.
+    this.#chunk = this.#reuseChunks ? resetChunk(full, this.count, this.strings.length) : newChunk(this.count, this.chunkSize, this.strings.length);
   }
 }

@@ -62,7 +62,7 @@ export class HostMemory {
   /** Returns a page to the host. Freeing a free page is our bug. */
   free(pfn: number): void {
     const owner = this.ownerOf(pfn);
-    assert(owner !== PAGE_FREE, `HostMemory.free: pfn 0x${pfn.toString(16)} is already free`);
+    assert(owner !== PAGE_FREE, () => `HostMemory.free: pfn 0x${pfn.toString(16)} is already free`);
     this.#owner[pfn - HOST_PFN_BASE] = PAGE_FREE;
     this.inUse[owner]--;
     this.#free.push(pfn);

@@ -48,7 +48,7 @@ export function* read_lock(ctx: SimContext, lock: MmuLock, t: SimThread): Proc<v
  * point (`yield STEP`) at the call site themselves. Returns false when it must wait.
  */
 export function read_trylock(ctx: SimContext, lock: MmuLock, t: SimThread): boolean {
-  assert(t.mmuLock === MMU_LOCK_NONE, `read_lock: ${t.name} already holds mmu_lock`);
+  assert(t.mmuLock === MMU_LOCK_NONE, () => `read_lock: ${t.name} already holds mmu_lock`);
   if (lock.writer !== -1 || lock.writersWaiting > 0) return false;
   lock.readers++;
   t.mmuLock = MMU_LOCK_READ;
@@ -75,7 +75,7 @@ export function* read_unlock(ctx: SimContext, lock: MmuLock, t: SimThread): Proc
 
 /** read_unlock without its step point (the caller yields right before). */
 export function read_unlock_now(ctx: SimContext, lock: MmuLock, t: SimThread): void {
-  assert(t.mmuLock === MMU_LOCK_READ, `read_unlock: ${t.name} does not hold mmu_lock for read`);
+  assert(t.mmuLock === MMU_LOCK_READ, () => `read_unlock: ${t.name} does not hold mmu_lock for read`);
   assert(lock.readers > 0, 'read_unlock: no readers');
   lock.readers--;
   t.mmuLock = MMU_LOCK_NONE;
@@ -84,7 +84,7 @@ export function read_unlock_now(ctx: SimContext, lock: MmuLock, t: SimThread): v
 
 /** write_lock(&kvm->mmu_lock). */
 export function* write_lock(ctx: SimContext, lock: MmuLock, t: SimThread): Proc<void> {
-  assert(t.mmuLock === MMU_LOCK_NONE, `write_lock: ${t.name} already holds mmu_lock`);
+  assert(t.mmuLock === MMU_LOCK_NONE, () => `write_lock: ${t.name} already holds mmu_lock`);
   // Step point: the acquire races with readers (vCPU faults) and other writers.
   yield STEP;
   let waited = false;
@@ -101,7 +101,7 @@ export function* write_lock(ctx: SimContext, lock: MmuLock, t: SimThread): Proc<
 
 /** write_unlock(&kvm->mmu_lock). */
 export function* write_unlock(ctx: SimContext, lock: MmuLock, t: SimThread): Proc<void> {
-  assert(t.mmuLock === MMU_LOCK_WRITE && lock.writer === t.id, `write_unlock: ${t.name} does not hold mmu_lock for write`);
+  assert(t.mmuLock === MMU_LOCK_WRITE && lock.writer === t.id, () => `write_unlock: ${t.name} does not hold mmu_lock for write`);
   // Step point: the release lets waiting readers and writers in.
   yield STEP;
   lock.writer = -1;

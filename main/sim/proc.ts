@@ -57,6 +57,25 @@ export function* returnNow<T>(value: T): Proc<T> {
   return value;
 }
 
+/** The result of a Proc that is over; frozen, as DONE hands the same one to every caller. */
+const DONE_RESULT: IteratorReturnResult<void> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * A Proc<void> that is already over, with no state: one object serves every caller, so a
+ * dispatcher whose chosen path has no step point (it did its work before returning) costs no
+ * generator. `yield* DONE` returns at once.
+ */
+export const DONE: Proc<void> = {
+  next: () => DONE_RESULT,
+  return: () => DONE_RESULT,
+  throw: (e: unknown) => {
+    throw e;
+  },
+  [Symbol.iterator]() {
+    return this;
+  },
+} as Proc<void>;
+
 /** errno values the kernel functions return (negated, as in the kernel). */
 export const EBUSY = 16;
 export const EIO = 5;

@@ -55,7 +55,7 @@ export class Rcu {
   }
 
   rcu_read_unlock(t: SimThread): void {
-    assert(t.rcuDepth > 0, `rcu_read_unlock: ${t.name} is not in an RCU read-side section`);
+    assert(t.rcuDepth > 0, () => `rcu_read_unlock: ${t.name} is not in an RCU read-side section`);
     if (--t.rcuDepth === 0) {
       this.#section[t.id] = 0;
       if (this.pending.length > 0) this.runReady(t);

@@ -87,6 +87,9 @@ class Scheduler implements StepGate {
   readonly #options: SchedulerOptions;
   readonly #stallStepsMax: number;
   readonly #record: boolean;
+  /** options.beforeStep/afterStep, read once: they run on every step. */
+  readonly #beforeStep: ((id: number) => void) | undefined;
+  readonly #afterStep: ((id: number) => void) | undefined;
   readonly #live: Uint8Array;
   readonly #blocked: Uint8Array;
   readonly #spins: Float64Array;
@@ -114,6 +117,8 @@ class Scheduler implements StepGate {
     this.#options = options;
     this.#stallStepsMax = options.stallStepsMax ?? STALL_STEPS_MAX_DEFAULT;
     this.#record = options.recordSchedule ?? true;
+    this.#beforeStep = options.beforeStep;
+    this.#afterStep = options.afterStep;
     this.#live = new Uint8Array(count).fill(1);
     this.#blocked = new Uint8Array(count);
     this.#spins = new Float64Array(count);
@@ -152,7 +157,7 @@ class Scheduler implements StepGate {
 
   /** The end of thread `id`'s step, which ended as `r`. True when the run is over. */
   #endStep(id: number, r: IteratorResult<number, unknown>): boolean {
-    this.#options.afterStep?.(id);
+    this.#afterStep?.(id);
     this.#steps++;
     if (r.done === true) {
       this.#results[id] = r.value;
@@ -215,7 +220,7 @@ class Scheduler implements StepGate {
     if (this.#record) this.#schedule.push(id);
     ctx.events.step = this.#steps;
     this.#current = id;
-    this.#options.beforeStep?.(id);
+    this.#beforeStep?.(id);
     return id;
   }
 

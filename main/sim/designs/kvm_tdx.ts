@@ -158,7 +158,7 @@ export function* tdx_track(kt: KvmTdx, t: SimThread): Proc<boolean> {
   if (kt.state !== 'runnable' || kt.td.opState !== OP_STATE_RUNNABLE) return true;
   lockdep_assert_held_write(kt.ctx, t, 'tdx_track');
   const r = yield* tdh_do_no_vcpus(kt, t, 'TDH.MEM.TRACK', -1, 0, () => tdh_mem_track(kt.td));
-  if (TDX_BUG_ON(kt.ctx, t, r.status !== TDX_SUCCESS, 'TDH.MEM.TRACK', `err=${tdx_status_name(r.status)}`)) return false;
+  if (TDX_BUG_ON(kt.ctx, t, r.status !== TDX_SUCCESS, 'TDH.MEM.TRACK', () => `err=${tdx_status_name(r.status)}`)) return false;
   yield* kvm_kick_all_vcpus(kt, t);
   return true;
 }
@@ -169,7 +169,7 @@ export function* tdx_track(kt: KvmTdx, t: SimThread): Proc<boolean> {
  */
 export function* tdx_reclaim_page(kt: KvmTdx, t: SimThread, pfn: number, gfn: number, level: number): Proc<boolean> {
   const r = yield* seamcall(kt, t, 'TDH.PHYMEM.PAGE.RECLAIM', gfn, level, () => tdh_phymem_page_reclaim(kt.td, pfn * 4096));
-  if (TDX_BUG_ON(kt.ctx, t, r.status !== TDX_SUCCESS, 'TDH.PHYMEM.PAGE.RECLAIM', `pfn=0x${pfn.toString(16)} err=${tdx_status_name(r.status)}`)) return false;
+  if (TDX_BUG_ON(kt.ctx, t, r.status !== TDX_SUCCESS, 'TDH.PHYMEM.PAGE.RECLAIM', () => `pfn=0x${pfn.toString(16)} err=${tdx_status_name(r.status)}`)) return false;
   tdx_clear_page(kt, t, pfn);
   return true;
 }
@@ -199,7 +199,7 @@ export function* tdx_mem_page_aug(kt: KvmTdx, t: SimThread, gfn: number, level: 
   const rcx = page_info(gfn, pg_level_to_tdx_sept_level(level));
   const r = yield* seamcall(kt, t, 'TDH.MEM.PAGE.AUG', gfn, level, () => tdh_mem_page_aug(kt.td, rcx, PA(pfn)));
   if (tdx_operand_busy(r.status)) return -EBUSY;
-  if (TDX_BUG_ON(kt.ctx, t, r.status !== TDX_SUCCESS, 'TDH.MEM.PAGE.AUG', tdxErr(kt, r))) return -EIO;
+  if (TDX_BUG_ON(kt.ctx, t, r.status !== TDX_SUCCESS, 'TDH.MEM.PAGE.AUG', () => tdxErr(kt, r))) return -EIO;
   return 0;
 }
 
@@ -212,7 +212,7 @@ export function* tdx_mem_page_add(kt: KvmTdx, t: SimThread, gfn: number, level: 
   const rcx = page_info(gfn, pg_level_to_tdx_sept_level(level));
   const r = yield* seamcall(kt, t, 'TDH.MEM.PAGE.ADD', gfn, level, () => tdh_mem_page_add(kt.td, rcx, PA(pfn), PAGE_ADD_SOURCE_PA));
   if (tdx_operand_busy(r.status)) return -EBUSY;
-  if (TDX_BUG_ON(kt.ctx, t, r.status !== TDX_SUCCESS, 'TDH.MEM.PAGE.ADD', tdxErr(kt, r))) return -EIO;
+  if (TDX_BUG_ON(kt.ctx, t, r.status !== TDX_SUCCESS, 'TDH.MEM.PAGE.ADD', () => tdxErr(kt, r))) return -EIO;
   return 0;
 }
 
@@ -224,7 +224,7 @@ export function* tdx_sept_add(kt: KvmTdx, t: SimThread, gfn: number, level: numb
   const rcx = page_info(gfn, pg_level_to_tdx_sept_level(level));
   const r = yield* seamcall(kt, t, 'TDH.MEM.SEPT.ADD', gfn, level, () => tdh_mem_sept_add(kt.td, rcx, PA(externalSptPfn)));
   if (tdx_operand_busy(r.status)) return -EBUSY;
-  if (TDX_BUG_ON(kt.ctx, t, r.status !== TDX_SUCCESS, 'TDH.MEM.SEPT.ADD', tdxErr(kt, r))) return -EIO;
+  if (TDX_BUG_ON(kt.ctx, t, r.status !== TDX_SUCCESS, 'TDH.MEM.SEPT.ADD', () => tdxErr(kt, r))) return -EIO;
   return 0;
 }
 
@@ -236,10 +236,10 @@ export function* tdx_sept_add(kt: KvmTdx, t: SimThread, gfn: number, level: numb
 export function* tdx_sept_zap_leaf(kt: KvmTdx, t: SimThread, gfn: number, level: number, pfn: number): Proc<boolean> {
   const rcx = page_info(gfn, pg_level_to_tdx_sept_level(level));
   const block = yield* tdh_do_no_vcpus(kt, t, 'TDH.MEM.RANGE.BLOCK', gfn, level, () => tdh_mem_range_block(kt.td, rcx));
-  if (TDX_BUG_ON(kt.ctx, t, block.status !== TDX_SUCCESS, 'TDH.MEM.RANGE.BLOCK', tdxErr(kt, block))) return false;
+  if (TDX_BUG_ON(kt.ctx, t, block.status !== TDX_SUCCESS, 'TDH.MEM.RANGE.BLOCK', () => tdxErr(kt, block))) return false;
   if (!(yield* tdx_track(kt, t))) return false;
   const remove = yield* tdh_do_no_vcpus(kt, t, 'TDH.MEM.PAGE.REMOVE', gfn, level, () => tdh_mem_page_remove(kt.td, rcx));
-  if (TDX_BUG_ON(kt.ctx, t, remove.status !== TDX_SUCCESS, 'TDH.MEM.PAGE.REMOVE', tdxErr(kt, remove))) return false;
+  if (TDX_BUG_ON(kt.ctx, t, remove.status !== TDX_SUCCESS, 'TDH.MEM.PAGE.REMOVE', () => tdxErr(kt, remove))) return false;
   return yield* tdx_wbinvd_and_clear(kt, t, gfn, level, pfn, KVM_PAGES_PER_HPAGE(level));
 }
 
@@ -247,7 +247,7 @@ export function* tdx_sept_zap_leaf(kt: KvmTdx, t: SimThread, gfn: number, level:
 export function* tdx_wbinvd_and_clear(kt: KvmTdx, t: SimThread, gfn: number, level: number, pfn: number, pages: number): Proc<boolean> {
   for (let i = 0; i < pages; i++) {
     const r = yield* seamcall(kt, t, 'TDH.PHYMEM.PAGE.WBINVD', gfn + i, 1, () => tdh_phymem_page_wbinvd(kt.td, PA(pfn + i), kt.td.config.hkid));
-    if (TDX_BUG_ON(kt.ctx, t, r.status !== TDX_SUCCESS, 'TDH.PHYMEM.PAGE.WBINVD', tdxErr(kt, r))) return false;
+    if (TDX_BUG_ON(kt.ctx, t, r.status !== TDX_SUCCESS, 'TDH.PHYMEM.PAGE.WBINVD', () => tdxErr(kt, r))) return false;
   }
   tdx_clear_page(kt, t, pfn);
   return true;
@@ -262,12 +262,12 @@ export function* tdx_wbinvd_and_clear(kt: KvmTdx, t: SimThread, gfn: number, lev
 export function* tdx_sept_demote(kt: KvmTdx, t: SimThread, gfn: number, level: number, newSeptPfn: number): Proc<boolean> {
   const rcx = page_info(gfn, pg_level_to_tdx_sept_level(level));
   const block = yield* tdh_do_no_vcpus(kt, t, 'TDH.MEM.RANGE.BLOCK', gfn, level, () => tdh_mem_range_block(kt.td, rcx));
-  if (TDX_BUG_ON(kt.ctx, t, block.status !== TDX_SUCCESS, 'TDH.MEM.RANGE.BLOCK', tdxErr(kt, block))) return false;
+  if (TDX_BUG_ON(kt.ctx, t, block.status !== TDX_SUCCESS, 'TDH.MEM.RANGE.BLOCK', () => tdxErr(kt, block))) return false;
   if (!(yield* tdx_track(kt, t))) return false;
   const demote = yield* tdh_do_no_vcpus(kt, t, 'TDH.MEM.PAGE.DEMOTE', gfn, level, () =>
     kt.td.config.enhanceDemoteInterruptibility ? tdh_mem_page_demote(kt.td, rcx, PA(newSeptPfn)) : seamcallResult(TDX_SW_ERROR),
   );
-  return !TDX_BUG_ON(kt.ctx, t, demote.status !== TDX_SUCCESS, 'TDH.MEM.PAGE.DEMOTE', tdxErr(kt, demote));
+  return !TDX_BUG_ON(kt.ctx, t, demote.status !== TDX_SUCCESS, 'TDH.MEM.PAGE.DEMOTE', () => tdxErr(kt, demote));
 }
 
 /**
@@ -280,9 +280,9 @@ export function* tdx_sept_demote(kt: KvmTdx, t: SimThread, gfn: number, level: n
 export function* tdx_sept_remove_table(kt: KvmTdx, t: SimThread, gfn: number, level: number, septPfn: number): Proc<boolean> {
   const rcx = page_info(gfn, pg_level_to_tdx_sept_level(level));
   const block = yield* tdh_do_no_vcpus(kt, t, 'TDH.MEM.RANGE.BLOCK', gfn, level, () => tdh_mem_range_block(kt.td, rcx));
-  if (TDX_BUG_ON(kt.ctx, t, block.status !== TDX_SUCCESS, 'TDH.MEM.RANGE.BLOCK', tdxErr(kt, block))) return false;
+  if (TDX_BUG_ON(kt.ctx, t, block.status !== TDX_SUCCESS, 'TDH.MEM.RANGE.BLOCK', () => tdxErr(kt, block))) return false;
   if (!(yield* tdx_track(kt, t))) return false;
   const remove = yield* tdh_do_no_vcpus(kt, t, 'TDH.MEM.SEPT.REMOVE', gfn, level, () => tdh_mem_sept_remove(kt.td, rcx));
-  if (TDX_BUG_ON(kt.ctx, t, remove.status !== TDX_SUCCESS, 'TDH.MEM.SEPT.REMOVE', tdxErr(kt, remove))) return false;
+  if (TDX_BUG_ON(kt.ctx, t, remove.status !== TDX_SUCCESS, 'TDH.MEM.SEPT.REMOVE', () => tdxErr(kt, remove))) return false;
   return yield* tdx_wbinvd_and_clear(kt, t, gfn, 1, septPfn, 1);
 }

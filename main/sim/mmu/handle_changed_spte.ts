@@ -7,7 +7,7 @@
 // page table" to set_external_spte(old, new), and updates stats only after the hook succeeded
 // (Yan's H5 fix). handle_changed_spte() wraps it with KVM_BUG_ON(ret).
 import { BUG, KVM_BUG_ON, WARN_ON_ONCE, assert } from '../checks.ts';
-import { errno_name, type Proc } from '../proc.ts';
+import { DONE, errno_name, type Proc } from '../proc.ts';
 import type { SimThread } from '../sim_thread.ts';
 import type { KvmMmu } from './kvm_mmu.ts';
 import { PAGES_PER_LEVEL } from './kvm_mmu.ts';
@@ -90,20 +90,31 @@ function removesTable(kvm: KvmMmu, t: SimThread, c: SpteChange): boolean {
 
 /**
  * handle_changed_spte(kvm, sp, gfn, old, new, level, shared). per-op: bookkeeping only.
- * unified: KVM_BUG_ON(__handle_changed_spte(...)).
+ * unified: KVM_BUG_ON(__handle_changed_spte(...)). A plain function returning the Proc to run:
+ * per-op bookkeeping that unlinks no table has no step point, so it is done here and DONE is
+ * returned (no generator for the common case, a leaf mapped by a fault).
  */
-export function* handle_changed_spte(kvm: KvmMmu, t: SimThread, sp: kvm_mmu_page, gfn: number, old: U64, nw: U64, level: number, shared: boolean): Proc<void> {
-  if (kvm.config.ops.kind === 'unified') {
-    const r = yield* __handle_changed_spte(kvm, t, sp, gfn, old, nw, level, shared);
-    KVM_BUG_ON(kvm.ctx, t, r !== 0, 'handle_changed_spte', () => `set_external_spte failed: ${errno_name(r)}`);
-    return;
-  }
+export function handle_changed_spte(kvm: KvmMmu, t: SimThread, sp: kvm_mmu_page, gfn: number, old: U64, nw: U64, level: number, shared: boolean): Proc<void> {
+  if (kvm.config.ops.kind === 'unified') return handleChangedSpteUnified(kvm, t, sp, gfn, old, nw, level, shared);
   const c = spteChange(old, nw, level);
-  if (handleChangedSpteChecks(kvm, t, c, gfn, old, nw, level)) return;
+  if (handleChangedSpteChecks(kvm, t, c, gfn, old, nw, level)) return DONE;
   kvm.ctx.events.begin(t.id, 'mmu', 'handle_changed_spte', gfn, level);
   if (c.is_leaf !== c.was_leaf) kvm.kvm_update_page_stats(level, c.is_leaf ? 1 : -1);
-  if (removesTable(kvm, t, c)) yield* handle_removed_pt(kvm, t, childOf(kvm, old), shared);
+  if (removesTable(kvm, t, c)) return handleRemovedPtThenEnd(kvm, t, old, shared);
   kvm.ctx.events.end(t.id);
+  return DONE;
+}
+
+/** The per-op tail of handle_changed_spte that unlinks a table: handle_removed_pt, then the span ends. */
+function* handleRemovedPtThenEnd(kvm: KvmMmu, t: SimThread, old: U64, shared: boolean): Proc<void> {
+  yield* handle_removed_pt(kvm, t, childOf(kvm, old), shared);
+  kvm.ctx.events.end(t.id);
+}
+
+/** The unified handle_changed_spte: KVM_BUG_ON(__handle_changed_spte(...)). */
+function* handleChangedSpteUnified(kvm: KvmMmu, t: SimThread, sp: kvm_mmu_page, gfn: number, old: U64, nw: U64, level: number, shared: boolean): Proc<void> {
+  const r = yield* __handle_changed_spte(kvm, t, sp, gfn, old, nw, level, shared);
+  KVM_BUG_ON(kvm.ctx, t, r !== 0, 'handle_changed_spte', () => `set_external_spte failed: ${errno_name(r)}`);
 }
 
 /**

@@ -8,9 +8,11 @@ import { assert } from '../checks.ts';
 import { HostMemory, PAGE_DIRECT_SPT, PAGE_EXTERNAL_SPT, PAGE_MIRROR_SPT } from '../host_memory.ts';
 import { MmuLock } from '../mmu_lock.ts';
 import { Rcu } from '../rcu.ts';
+import { PfnMap } from '../pfn_map.ts';
 import type { SimContext } from '../sim_context.ts';
 import type { ExternalOps } from './external_ops.ts';
 import type { kvm_mmu_page } from './kvm_mmu_page.ts';
+import type { tdp_iter } from './tdp_iter.ts';
 import {
   KVM_PAGES_PER_HPAGE,
   PG_LEVEL_4K,
@@ -66,6 +68,13 @@ export class KvmMmu {
   readonly roots: kvm_mmu_page[] = [];
   /** Every table not yet freed, by the host PFN of its spt: what spte_to_child_sp follows. */
   readonly spByPfn = new Map<number, kvm_mmu_page>();
+  /**
+   * The same tables in a PfnMap, for spte_to_child_sp: every walk step follows an SPTE, and a
+   * PfnMap look-up near the last one is an array load, where a Map look-up is a hash probe.
+   */
+  readonly #spIndex = new PfnMap<kvm_mmu_page>();
+  /** Per thread id: its kvm_tdp_mmu_map iterator (tdp_mmu_map.ts faultIterOf). */
+  readonly faultIters: (tdp_iter | undefined)[] = [];
   readonly stats: MmuStats = { pages: [0, 0, 0, 0, 0, 0], tdp_mmu_pages: 0 };
   /** The TDX shared bit as a GFN bit: GPA bit 47 (4-level) or 51 (5-level). */
   readonly sharedGfnBit: number;
@@ -136,6 +145,7 @@ export class KvmMmu {
       freed: false,
     };
     this.spByPfn.set(sptPfn, sp);
+    this.#spIndex.set(sptPfn, sp);
     return sp;
   }
 
@@ -176,6 +186,7 @@ export class KvmMmu {
     assert(!sp.freed, () => `tdp_mmu_free_sp: sp ${sp.id} freed twice`);
     sp.freed = true;
     this.spByPfn.delete(sp.spt_pfn);
+    this.#spIndex.delete(sp.spt_pfn);
     this.host.free(sp.spt_pfn);
     if (sp.external_spt !== null) {
       this.host.free(sp.external_spt);
@@ -185,7 +196,7 @@ export class KvmMmu {
 
   /** spte_to_child_sp(spte): the table a present non-leaf SPTE points at, or null. */
   spte_to_child_sp(spte: U64): kvm_mmu_page | null {
-    return this.spByPfn.get(spte_to_pfn(spte)) ?? null;
+    return this.#spIndex.get(spte_to_pfn(spte)) ?? null;
   }
 
   /** kvm_update_page_stats(kvm, level, delta). */
@@ -290,6 +301,7 @@ export class KvmMmu {
       const copy: kvm_mmu_page = { ...sp, role: { ...sp.role }, spt: sp.spt.slice(), parent: null };
       byId.set(sp.id, copy);
       c.spByPfn.set(copy.spt_pfn, copy);
+      c.#spIndex.set(copy.spt_pfn, copy);
     }
     for (const sp of tables) {
       const copy = byId.get(sp.id) as kvm_mmu_page;

@@ -94,42 +94,66 @@ export function tdp_mmu_get_root_for_fault(kvm: KvmMmu, fault: kvm_page_fault): 
   return kvm.validRoot(fault.is_private) ?? kvm.kvm_tdp_mmu_alloc_root(fault.is_private);
 }
 
-/** kvm_tdp_mmu_map(vcpu, fault). Caller holds mmu_lock for read. */
+/**
+ * kvm_tdp_mmu_map(vcpu, fault). Caller holds mmu_lock for read. The walk from the root toward
+ * fault.gfn is inline, as in the kernel (one generator per fault fewer than a helper would be).
+ */
 export function* kvm_tdp_mmu_map(kvm: KvmMmu, t: SimThread, fault: kvm_page_fault): Proc<number> {
   kvm_mmu_hugepage_adjust(kvm, fault);
   kvm.ctx.events.begin(t.id, 'mmu', 'kvm_tdp_mmu_map', fault.gfn, fault.goal_level, fault.is_private ? 'private' : 'shared');
   const root = tdp_mmu_get_root_for_fault(kvm, fault);
-  kvm.rcu.rcu_read_lock(t);
-  const ret = yield* tdpMmuMapWalk(kvm, t, fault, root);
-  kvm.rcu.rcu_read_unlock(t);
-  kvm.ctx.events.end(t.id, RET_PF_NAMES[ret]);
-  return ret;
-}
-
-/** The walk of kvm_tdp_mmu_map, from the root toward fault.gfn. */
-function* tdpMmuMapWalk(kvm: KvmMmu, t: SimThread, fault: kvm_page_fault, root: kvm_mmu_page): Proc<number> {
   const mirror = root.role.is_mirror;
-  const iter = newTdpIter(root);
+  kvm.rcu.rcu_read_lock(t);
+  const iter = faultIterOf(kvm, t, root);
+  /** RET_PF_* once the walk decided; -1 while it goes on. */
+  let ret = -1;
   // Step point: the walk's SPTE reads race with other vCPUs linking, mapping or freezing.
   if (mustYieldStep()) yield STEP;
   tdp_iter_start(kvm, iter, root, PG_LEVEL_4K, fault.gfn, kvm.gfnRootBits(root));
   while (tdp_iter_in_range(iter, fault.gfn + 1)) {
     if (fault.nx_huge_page_workaround_enabled || mirror) disallowed_hugepage_adjust(kvm, fault, iter.old_spte, iter.level, mirror);
     // Another vCPU froze this SPTE for an update in flight: refault rather than wait.
-    if (is_frozen_spte(iter.old_spte)) return RET_PF_RETRY;
-    if (iter.level === fault.goal_level) return yield* tdp_mmu_map_handle_target_level(kvm, t, fault, iter);
+    if (is_frozen_spte(iter.old_spte)) {
+      ret = RET_PF_RETRY;
+      break;
+    }
+    if (iter.level === fault.goal_level) {
+      ret = yield* tdp_mmu_map_handle_target_level(kvm, t, fault, iter);
+      break;
+    }
     // Not a present table: link one (or split the huge leaf in the way); then step into it.
     if (!is_shadow_present_pte(iter.old_spte) || is_large_pte(iter.old_spte)) {
-      const r = yield* tdpMmuMapLinkOrSplit(kvm, t, fault, iter, mirror);
-      if (r !== 0) return RET_PF_RETRY;
+      if ((yield* tdpMmuMapLinkOrSplit(kvm, t, fault, iter, mirror)) !== 0) {
+        ret = RET_PF_RETRY;
+        break;
+      }
     }
     // Step point: the next SPTE read (the child table may be changing under us).
     if (mustYieldStep()) yield STEP;
     tdp_iter_next(kvm, iter);
   }
-  // The walk ended above the goal level, e.g. an upper SPTE changed under it: refault.
-  WARN_ON_ONCE(kvm.ctx, t, iter.level === fault.goal_level, 'kvm_tdp_mmu_map', 'walk ended at the goal level');
-  return RET_PF_RETRY;
+  if (ret < 0) {
+    // The walk ended above the goal level, e.g. an upper SPTE changed under it: refault.
+    WARN_ON_ONCE(kvm.ctx, t, iter.level === fault.goal_level, 'kvm_tdp_mmu_map', 'walk ended at the goal level');
+    ret = RET_PF_RETRY;
+  }
+  kvm.rcu.rcu_read_unlock(t);
+  kvm.ctx.events.end(t.id, RET_PF_NAMES[ret]);
+  return ret;
+}
+
+/**
+ * The thread's iterator for kvm_tdp_mmu_map, reused fault after fault: a thread runs one fault
+ * walk at a time, the walk ends before its fault returns, and tdp_iter_start() sets every field
+ * the walk reads (pt_path below the root is written on the way down before it is read).
+ */
+function faultIterOf(kvm: KvmMmu, t: SimThread, root: kvm_mmu_page): tdp_iter {
+  let iter = kvm.faultIters[t.id];
+  if (iter === undefined) {
+    iter = newTdpIter(root);
+    kvm.faultIters[t.id] = iter;
+  }
+  return iter;
 }
 
 /** Allocates a child table and links it, or splits the huge leaf in the way. 0 or an error. */

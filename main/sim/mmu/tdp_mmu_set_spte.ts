@@ -99,17 +99,16 @@ export function* tdp_mmu_set_spte_atomic(kvm: KvmMmu, t: SimThread, iter: tdp_it
   lockdep_assert_held_read(kvm.ctx, t, 'tdp_mmu_set_spte_atomic');
   kvm.ctx.events.begin(t.id, 'mmu', 'tdp_mmu_set_spte_atomic', iter.gfn, iter.level);
   const ops = kvm.config.ops;
-  const r = ops.kind === 'per-op' ? yield* setSpteAtomicPerOp(kvm, t, iter, nw) : yield* setSpteAtomicUnified(kvm, t, ops, iter, nw);
+  let r: number;
+  if (ops.kind === 'per-op') {
+    // [B26]: the external update (if any) already happened; handle_changed_spte is bookkeeping.
+    r = yield* __tdp_mmu_set_spte_atomic(kvm, t, iter, nw);
+    if (r === 0) yield* handle_changed_spte(kvm, t, iter.sp, iter.gfn, iter.old_spte, nw, iter.level, true);
+  } else {
+    r = yield* setSpteAtomicUnified(kvm, t, ops, iter, nw);
+  }
   kvm.ctx.events.end(t.id, errno_name(r));
   return r;
-}
-
-/** [B26]: the external update (if any) already happened; handle_changed_spte is bookkeeping. */
-function* setSpteAtomicPerOp(kvm: KvmMmu, t: SimThread, iter: tdp_iter, nw: U64): Proc<number> {
-  const r = yield* __tdp_mmu_set_spte_atomic(kvm, t, iter, nw);
-  if (r !== 0) return r;
-  yield* handle_changed_spte(kvm, t, iter.sp, iter.gfn, iter.old_spte, nw, iter.level, true);
-  return 0;
 }
 
 /**

@@ -44,19 +44,23 @@ export interface LeafLocks {
   opState: boolean;
   /** S-EPT tree lock type, or -1. */
   sept: LockType | typeof NO_LOCK;
-  /** The host's entry lock (TDEL within the step): the entry, or null. */
-  entry: { page: SeptPage; idx: number } | null;
+  /** The host's entry lock (TDEL within the step): the entry's page, or null. */
+  entryPage: SeptPage | null;
+  /** ... and its index in entryPage (-1 with no entry lock). */
+  entryIdx: number;
   /** TD epoch lock held exclusive (TRACK). */
   epochEx: boolean;
 }
 
 export function newLeafLocks(): LeafLocks {
-  return { tdr: NO_LOCK, opState: false, sept: NO_LOCK, entry: null, epochEx: false };
+  return { tdr: NO_LOCK, opState: false, sept: NO_LOCK, entryPage: null, entryIdx: -1, epochEx: false };
 }
 
 /** The EXIT: block: entry lock, epoch lock, tree lock, OP_STATE lock, TDR lock. */
 export function release_leaf_locks(td: Td, locks: LeafLocks): void {
-  locks.entry = null; // sept_lock_release: the host's TDEL never left the step.
+  // sept_lock_release: the host's TDEL never left the step.
+  locks.entryPage = null;
+  locks.entryIdx = -1;
   if (locks.epochEx) release_sharex_lock(td.epochLock, 1);
   if (locks.sept !== NO_LOCK) release_sharex_lock(td.septLock, locks.sept);
   if (locks.opState) release_sharex_lock_sh(td.opStateLock);
@@ -183,7 +187,8 @@ export function sept_lock_acquire_host(td: Td, page: SeptPage, idx: number, lock
     return sept_error(api_error_with_operand_id(TDX_OPERAND_BUSY, OPERAND_ID_RCX), page, idx, page.level);
   }
   sept_entry_set_lock(td, page, idx, page.lock[idx] & ~SEPT_LOCK_TDHP);
-  locks.entry = { page, idx };
+  locks.entryPage = page;
+  locks.entryIdx = idx;
   return null;
 }
 

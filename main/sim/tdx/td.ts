@@ -17,7 +17,7 @@ import {
   SEPT_LOCK_TDEL, SEPT_STATE_FREE, SEPT_STATE_NL_BLOCKED, SEPT_STATE_NL_MAPPED, SEPTE_INIT_VALUE,
   sept_entry_value,
 } from '../../../shared/sept.ts';
-import type { TdxStatus } from '../../../shared/tdx_status.ts';
+import { TDX_SUCCESS, type TdxStatus } from '../../../shared/tdx_status.ts';
 import type { U64 } from '../../../shared/u64.ts';
 import { newSharexLock, type SharexLock } from './tdx_locks.ts';
 import { PT_TDCX, PT_TDR, PT_TDVPR, newPamt, pamtClone, pamt_assign, type Pamt } from './pamt.ts';
@@ -141,7 +141,14 @@ export interface SeamcallResult {
   r8: number;
 }
 
+/**
+ * The plain TDX_SUCCESS result, shared: most SEAMCALLs of a run end so and nothing writes a
+ * result after the leaf returns it (frozen, so a write would throw rather than change them all).
+ */
+const SEAMCALL_SUCCESS: SeamcallResult = Object.freeze({ status: TDX_SUCCESS, rcx: 0, rdx: 0, r8: 0 });
+
 export function seamcallResult(status: TdxStatus, rcx = 0, rdx = 0, r8 = 0): SeamcallResult {
+  if (status === TDX_SUCCESS && rcx === 0 && rdx === 0 && r8 === 0) return SEAMCALL_SUCCESS;
   return { status, rcx, rdx, r8 };
 }
 

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { chunk_event, type EventChunk, type SimEvent } from '../../shared/event.ts';
+import { EventSink } from './event_sink.ts';
+
+/** A small stream with spans that straddle chunk boundaries, instants with values, and statuses. */
+function emit(sink: EventSink): void {
+  sink.setOp(0, 0);
+  sink.begin(0, 'op', 'fault-range');
+  for (let i = 0; i < 20; i++) {
+    sink.begin(0, 'mmu', 'kvm_tdp_mmu_map', i, 1, 'private');
+    sink.instant(0, 'mmu', 'try_cmpxchg64', i, 1, 'mirror', 0x7ff, 0x1000 + i);
+    sink.instant(1, 'tdx', 'S-EPT entry', i, 1, 'sept', 0, 2 ** 45 + i, '', i % 2 === 0 ? 'FREE -> PENDING' : '');
+    sink.end(0, 'RET_PF_FIXED', `fault ${i}`);
+  }
+  sink.end(0);
+  sink.finish();
+}
+
+describe('EventSink chunk reuse', () => {
+  it('hands over the same content with and without reuse when the consumer copies inside onChunk', () => {
+    const runs = [false, true].map((reuseChunks) => {
+      const rows: SimEvent[] = [];
+      const patches: number[][] = [];
+      const seen = new Set<EventChunk>();
+      const strings: string[] = [''];
+      const sink = new EventSink({
+        chunkSize: 7,
+        reuseChunks,
+        onChunk: (c) => {
+          seen.add(c);
+          strings.push(...c.strings);
+          for (let i = 0; i < c.count; i++) rows.push(chunk_event(c, i, strings));
+          patches.push([...c.endPatches], [...c.statusPatches]);
+        },
+      });
+      emit(sink);
+      return { rows, patches, chunkObjects: seen.size, hash: sink.hash() };
+    });
+    expect(runs[1].rows).toEqual(runs[0].rows);
+    expect(runs[1].patches).toEqual(runs[0].patches);
+    expect(runs[1].hash).toBe(runs[0].hash);
+    expect(runs[0].rows.length).toBe(61);
+    // Reuse really reuses: one chunk object for the whole stream, a new one per chunk without.
+    expect(runs[1].chunkObjects).toBe(1);
+    expect(runs[0].chunkObjects).toBeGreaterThan(1);
+  });
+
+  it('never reuses with keep: the kept chunks are the run\'s own copies', () => {
+    const kept = new EventSink({ chunkSize: 7, keep: true, reuseChunks: true, onChunk: () => {} });
+    emit(kept);
+    const plain = new EventSink({ chunkSize: 7, keep: true });
+    emit(plain);
+    expect(kept.events()).toEqual(plain.events());
+  });
+
+  it('the stream hash depends on every hashed field', () => {
+    // The hash covers string ids, so every sink interns the same strings in the same order.
+    const newSink = (): EventSink => {
+      const s = new EventSink();
+      for (const text of ['x', 'y', 's', 't', 'd', 'e']) s.intern(text);
+      return s;
+    };
+    const base = newSink();
+    base.instant(0, 'mmu', 'x', 5, 1, 'mirror', 1, 2, 's', 'd');
+    const variants = [
+      (s: EventSink) => s.instant(1, 'mmu', 'x', 5, 1, 'mirror', 1, 2, 's', 'd'),
+      (s: EventSink) => s.instant(0, 'tdx', 'x', 5, 1, 'mirror', 1, 2, 's', 'd'),
+      (s: EventSink) => s.instant(0, 'mmu', 'y', 5, 1, 'mirror', 1, 2, 's', 'd'),
+      (s: EventSink) => s.instant(0, 'mmu', 'x', 6, 1, 'mirror', 1, 2, 's', 'd'),
+      (s: EventSink) => s.instant(0, 'mmu', 'x', 5, 2, 'mirror', 1, 2, 's', 'd'),
+      (s: EventSink) => s.instant(0, 'mmu', 'x', 5, 1, 'sept', 1, 2, 's', 'd'),
+      (s: EventSink) => s.instant(0, 'mmu', 'x', 5, 1, 'mirror', 2 ** 45 + 1, 2, 's', 'd'),
+      (s: EventSink) => s.instant(0, 'mmu', 'x', 5, 1, 'mirror', 1, null, 's', 'd'),
+      (s: EventSink) => s.instant(0, 'mmu', 'x', 5, 1, 'mirror', 1, 2, 't', 'd'),
+      (s: EventSink) => s.instant(0, 'mmu', 'x', 5, 1, 'mirror', 1, 2, 's', 'e'),
+    ];
+    const hashes = new Set([base.hash()]);
+    for (const v of variants) {
+      const s = newSink();
+      v(s);
+      hashes.add(s.hash());
+    }
+    expect(hashes.size).toBe(variants.length + 1);
+    expect(base.hash()).toMatch(/^[0-9a-f]{16}$/);
+  });
+});
