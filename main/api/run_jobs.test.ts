@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunProgress } from '../../shared/api/jobs.ts';
+import { parseScenarioText } from '../../shared/scenario_validate.ts';
+import { runScenario } from '../sim/engine.ts';
 import { openService, type OpenedService } from './service.ts';
 
 const scenariosDir = join(import.meta.dirname, '..', '..', 'scenarios');
@@ -55,6 +57,22 @@ describe('startRun', () => {
       expect(r?.status).toBe('completed');
       expect(r?.eventCount).toBeGreaterThan(10);
     }
+  });
+
+  it('runs with the schedule the user picked instead of the scenario\'s', async () => {
+    const o = open();
+    const json = readFileSync(join(scenariosDir, 'race-link-same-table.json'), 'utf8');
+    const parsed = parseScenarioText(json);
+    if (!parsed.ok) throw new Error('built-in scenario invalid');
+    // The scenario says round-robin; the user picks a seeded PRNG schedule for this run.
+    const started = await o.service.startRun({ json, designs: ['unified'], schedule: 'seeded', seed: 3 });
+    if (!started.ok) throw new Error(started.error.message);
+    const progress = await waitForEnd(o, started.value.jobId);
+    const run = o.store.getRun(progress[progress.length - 1].runIds[0]);
+    const seeded = runScenario(parsed.scenario, { design: 'unified', schedule: 'seeded', seed: 3 });
+    const asWritten = runScenario(parsed.scenario, { design: 'unified', seed: 3 });
+    expect(run?.eventHash).toBe(seeded.hash);
+    expect(seeded.hash).not.toBe(asWritten.hash);
   });
 
   it('refuses a bad scenario with the JSON path at fault', async () => {

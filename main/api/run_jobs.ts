@@ -68,7 +68,7 @@ export function createJobsService(deps: ServiceDeps): JobsApi {
       if (designs.length === 0) return err('bad-input', 'no design to run', 'args.designs');
       const jobId = nextJobId++;
       const cancelFlag = new SharedArrayBuffer(4);
-      const input: RunWorkerInput = { dbFile: deps.dbFile, scenarioJson: source.json, scenarioId: source.scenarioId, designs, seed: a.seed ?? parsed.scenario.seed, appVersion: deps.appVersion, cancelFlag };
+      const input: RunWorkerInput = { dbFile: deps.dbFile, scenarioJson: source.json, scenarioId: source.scenarioId, designs, seed: a.seed ?? parsed.scenario.seed, schedule: a.schedule ?? null, appVersion: deps.appVersion, cancelFlag };
       const worker = new Worker(workerUrl(), { workerData: input });
       const job: Job = {
         designs,

@@ -15,6 +15,8 @@ export interface RecordRunInput {
   scenarioId: number | null;
   design: DesignId;
   seed: number;
+  /** Overrides the scenario's schedule (a seeded PRNG or round-robin). */
+  schedule?: 'seeded' | 'round-robin';
   appVersion: string;
   /** Called after each chunk is stored, with the events recorded so far. */
   onProgress?: (events: number) => void;
@@ -55,7 +57,7 @@ export function recordRun(store: Store, input: RecordRunInput): RecordedRun {
   };
   const started = performance.now();
   try {
-    const result = runScenario(input.scenario, { design: input.design, seed: input.seed, chunkSize: RECORD_CHUNK_EVENTS, onChunk });
+    const result = runScenario(input.scenario, { design: input.design, seed: input.seed, schedule: input.schedule, chunkSize: RECORD_CHUNK_EVENTS, onChunk });
     recorder.finishRun(runId, { status: 'completed', outcome: result.outcome, metrics: result.metrics, hash: result.hash, timings: { simMs: performance.now() - started } });
     return { runId, result, cancelled: false };
   } catch (thrown) {

@@ -5,6 +5,7 @@
 // (the engine is synchronous: a message would not be read until the run ends).
 import { parentPort, workerData } from 'node:worker_threads';
 import type { DesignId } from '../../shared/scenario.ts';
+import type { RunSchedule } from '../../shared/api/jobs.ts';
 import { parseScenarioText } from '../../shared/scenario_validate.ts';
 import { Store } from '../store/store.ts';
 import { recordRun } from './run_record.ts';
@@ -15,6 +16,8 @@ export interface RunWorkerInput {
   scenarioId: number | null;
   designs: DesignId[];
   seed: number;
+  /** Overrides the scenario's schedule; null keeps it. */
+  schedule: RunSchedule | null;
   appVersion: string;
   /** Int32Array over it: [0] = 1 once the job is cancelled. */
   cancelFlag: SharedArrayBuffer;
@@ -49,6 +52,7 @@ function main(input: RunWorkerInput): void {
         scenarioId: input.scenarioId,
         design: input.designs[i],
         seed: input.seed,
+        schedule: input.schedule ?? undefined,
         appVersion: input.appVersion,
         onProgress: (events) => {
           const now = performance.now();

@@ -15,7 +15,13 @@ export interface StartRunArgs {
   designs?: DesignId[];
   /** Defaults to the scenario's seed. */
   seed?: number;
+  /** Overrides the scenario's schedule: a seeded PRNG or round-robin. Absent: the scenario's own. */
+  schedule?: RunSchedule;
 }
+
+/** Schedules a run can be started with; an explicit interleaving lives in the scenario JSON. */
+export const RUN_SCHEDULES = ['seeded', 'round-robin'] as const;
+export type RunSchedule = (typeof RUN_SCHEDULES)[number];
 
 export type JobState = 'running' | 'done' | 'failed' | 'cancelled';
 
@@ -55,6 +61,7 @@ export const jobsMethods = {
     json: optional(str({ lengthMin: 2, lengthMax: JSON_LENGTH_MAX })),
     designs: optional(arrayOf(oneOf(DESIGN_IDS), DESIGN_IDS.length)),
     seed: optional(int(0, 0xffffffff)),
+    schedule: optional(oneOf(RUN_SCHEDULES)),
   }),
   cancelRun: args({ jobId: int(1, Number.MAX_SAFE_INTEGER) }),
 } satisfies MethodDescriptor<JobsApi>;

@@ -4,7 +4,7 @@
 //
 // Saving a built-in scenario saves a copy (built-ins are read-only). Running saves first, so
 // every run is linked to a stored scenario and shows in the Library under it.
-import type { RunProgress } from '../../../shared/api/jobs.ts';
+import type { RunProgress, RunSchedule } from '../../../shared/api/jobs.ts';
 import type { ApiError } from '../../../shared/api/contract.ts';
 import { DESIGN_IDS, type DesignId } from '../../../shared/scenario.ts';
 import { parseScenarioText, type ScenarioError } from '../../../shared/scenario_validate.ts';
@@ -49,6 +49,8 @@ export class EditorModel {
   notice = $state('');
   designs: DesignId[] = $state([]);
   seed = $state(1);
+  /** 'scenario' keeps the scenario's own schedule; the others override it for this run. */
+  schedule: 'scenario' | RunSchedule = $state('scenario');
   job: RunProgress | null = $state.raw(null);
   readonly #client: ApiClient;
   readonly #drafts: DraftStore;
@@ -164,7 +166,7 @@ export class EditorModel {
     this.#unsubscribe = this.#client.on('onRunProgress', (p) => {
       if (p.jobId === jobId || jobId < 0) this.job = p;
     });
-    const r = await this.#client.api.startRun({ scenarioId: id, designs: this.designs, seed: this.seed });
+    const r = await this.#client.api.startRun({ scenarioId: id, designs: this.designs, seed: this.seed, ...(this.schedule === 'scenario' ? {} : { schedule: this.schedule }) });
     if (!r.ok) return void (this.error = r.error);
     jobId = r.value.jobId;
     if (this.job !== null && this.job.jobId !== jobId) this.job = null;
