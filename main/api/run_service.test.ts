@@ -3,7 +3,8 @@ import { checkCall } from '../../shared/api/api.ts';
 import type { RunViewState } from '../../shared/api/runs.ts';
 import { ApiEventHub } from './event_hub.ts';
 import { createRunService } from './run_service.ts';
-import { InspectorIndex, inspectorState } from '../store/run_view_queries.ts';
+import { InspectorIndex } from '../store/inspector_index.ts';
+import { inspectorState } from '../store/inspector_state.ts';
 import { Store } from '../store/store.ts';
 import { recordGenerated, tmpDbFile, type Recorded } from '../store/testing/helpers.ts';
 

@@ -7,7 +7,9 @@ import { err, ok, type Result } from '../../shared/api/contract.ts';
 import type { SimEvent } from '../../shared/event.ts';
 import { eventAt } from '../store/events_read.ts';
 import { eventWithParents, eventsWindow, lastWriter, nextEvent, prevEvent, searchEvents } from '../store/queries.ts';
-import { InspectorIndexes, inspectorState, nextWrite, openSpansAt, rangeKindCounts, runMarkers } from '../store/run_view_queries.ts';
+import { InspectorIndexes } from '../store/inspector_index.ts';
+import { inspectorState } from '../store/inspector_state.ts';
+import { nextWrite, openSpansAt, rangeKindCounts, runMarkers } from '../store/run_view_queries.ts';
 import { exportRunText, importRunText } from '../store/share.ts';
 import type { Store } from '../store/store.ts';
 import type { ApiEventHub } from './event_hub.ts';
@@ -27,7 +29,7 @@ const EXPORT_BYTES_PER_EVENT = 120;
 export function createRunService(deps: RunServiceDeps): RunsApi {
   const { store } = deps;
   const db = store.readable;
-  // The inspector's checkpoints per run (run_view_queries.ts): a cursor anywhere reads one
+  // The inspector's checkpoints per run (inspector_index.ts): a cursor anywhere reads one
   // checkpoint and at most CHECKPOINT_EVENTS events. Built by a sweep that runs in the
   // background after the first look at a run.
   const indexes = new InspectorIndexes(db, { background: deps.inspectorBackground ?? true });
