@@ -17,22 +17,18 @@
 // Chromium part (the sweep done: the steady state). In Chromium: the time from
 // a click on the timeline's axis (pointerdown) to the first frame after the inspector shows the
 // new cursor's trees, over INSPECTOR_CLICKS random clicks.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import { parseScenarioText } from '../shared/scenario_validate.ts';
 import { openService } from '../main/api/service.ts';
 import { startServer } from '../main/server/server.ts';
 import { runScenario } from '../main/sim/engine.ts';
 import { Recorder } from '../main/store/recorder.ts';
 import type { Store } from '../main/store/store.ts';
+import { launchChromium, RENDERER_DIR, requireBrowserAndBuild, ROOT } from '../e2e/harness.ts';
 import { figure, type Figure, type FigureProvider } from './figure.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 /** 4K faults to fault in: about 10 events each, so a little over 1,000,000 events. */
 const FAULT_PAGES = 102_400;
 const EVENTS_MIN = 1_000_000;
@@ -72,19 +68,17 @@ function p95(values: number[]): number {
 const round2 = (v: number): number => Math.round(v * 100) / 100;
 
 export async function uiBench(): Promise<Figure[]> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package`);
-  const rendererDir = join(ROOT, 'out/renderer');
-  if (!existsSync(join(rendererDir, 'index.html'))) throw new Error('out/renderer is not built: run "npm run build"');
+  requireBrowserAndBuild();
   const dir = mkdtempSync(join(tmpdir(), 'septwb-ui-bench-'));
   const opened = openService({ dbFile: join(dir, 'bench.db'), scenariosDir: join(ROOT, 'scenarios'), appVersion: 'bench', mode: 'browser' });
   if (!opened.ok) throw new Error(opened.message);
   const token = 'ui-bench-token-0123456789';
   let server: Awaited<ReturnType<typeof startServer>> | null = null;
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  const browser = await launchChromium();
   try {
     const run = recordBigRun(opened.value.store);
     if (run.events < EVENTS_MIN) throw new Error(`the bench run has ${run.events} events, fewer than ${EVENTS_MIN}`);
-    server = await startServer({ service: opened.value.service, events: opened.value.events, rendererDir, port: 0, token });
+    server = await startServer({ service: opened.value.service, events: opened.value.events, rendererDir: RENDERER_DIR, port: 0, token });
     const inspector = await inspectorCalls(server.port, token, run.runId, run.events);
     const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
     await page.addInitScript(() => {

@@ -3,45 +3,17 @@
 // it, run it under both designs with the progress bar visible, land in the comparison, jump to
 // the first difference, read the verdict, save, reload, and find it all again. Screenshots of
 // the library, the editor and the compare view go to test-results/. No console errors allowed.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openServeSession, ROOT, type ServeSession } from './harness.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const SERVE_START_MS_MAX = 20_000;
 const RUN_MS_MAX = 60_000;
 const SHOTS = join(ROOT, 'test-results');
 const NAME = 'E2E seed: leaf change through the atomic path';
 
-let dir: string;
-let child: ChildProcess;
-let url: string;
-let context: BrowserContext;
-
-function startServe(dbFile: string): Promise<string> {
-  child = spawn(process.execPath, [join(ROOT, 'main/cli/bin.mjs'), 'serve', '--db', dbFile], { env: { ...process.env, XDG_DATA_HOME: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (p: Buffer) => (stderr += p.toString()));
-  return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`septwb serve printed no URL in ${SERVE_START_MS_MAX} ms; stderr: ${stderr}`)), SERVE_START_MS_MAX);
-    let stdout = '';
-    child.stdout!.on('data', (p: Buffer) => {
-      stdout += p.toString();
-      const match = /^(http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+)$/m.exec(stdout);
-      if (match) {
-        clearTimeout(timer);
-        resolvePromise(match[1]);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`septwb serve exited ${code}; stderr: ${stderr}`)));
-  });
-}
+let session: ServeSession | undefined;
 
 /** Drops `text` as a file named `fileName` on the element, as a drag from the desktop would. */
 async function dropFile(page: Page, testId: string, fileName: string, text: string): Promise<void> {
@@ -55,31 +27,18 @@ async function dropFile(page: Page, testId: string, fileName: string, text: stri
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's package (sudo apt-get install -y chromium), or run "npm test"`);
-  if (!existsSync(join(ROOT, 'out/renderer/index.html'))) throw new Error('out/renderer is not built: run "npm run build" (npm test builds first)');
-  dir = mkdtempSync(join(tmpdir(), 'septwb-e2e-compare-'));
-  url = await startServe(join(dir, 'e2e.db'));
-  context = await chromium.launchPersistentContext(join(dir, 'profile'), { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1440, height: 1000 } });
+  session = await openServeSession({ dirPrefix: 'septwb-e2e-compare-', viewport: { width: 1440, height: 1000 } });
 });
 
 afterAll(async () => {
-  await context?.close();
-  if (child && child.exitCode === null) {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
-  }
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await session?.close();
 });
 
 describe('the whole loop in the window', () => {
   it('imports by drop, edits, validates, runs both designs, compares, saves and reopens', async () => {
-    const page = await context.newPage();
+    const url = session!.url;
     const problems: string[] = [];
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
-    });
+    const page = await session!.newPage(problems);
     page.on('dialog', (d) => void d.accept());
     mkdirSync(SHOTS, { recursive: true });
 

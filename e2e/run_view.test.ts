@@ -3,12 +3,9 @@
 // recorded by the store before the server starts. The test drives the UI only through the
 // mouse and keyboard, and reads the canvas's data attributes (visible range, drawn slices,
 // cursor) and the DOM. Screenshots land in test-results/.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimEvent } from '../shared/event.ts';
 import { parseScenarioText } from '../shared/scenario_validate.ts';
@@ -17,14 +14,8 @@ import { openService } from '../main/api/service.ts';
 import { runScenario } from '../main/sim/engine.ts';
 import { Recorder } from '../main/store/recorder.ts';
 import type { Store } from '../main/store/store.ts';
+import { openServeSession, ROOT, type ServeSession } from './harness.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
-const SERVE_START_MS_MAX = 20_000;
 const STEPS_MAX = 400;
 // Layout constants of renderer/src/run/timeline_render.ts (label column, axis, lane height).
 const LABEL_WIDTH_PX = 150;
@@ -36,10 +27,7 @@ interface RecordedRun {
   events: SimEvent[];
 }
 
-let dir: string;
-let child: ChildProcess;
-let url: string;
-let context: BrowserContext;
+let session: ServeSession | undefined;
 let split: RecordedRun;
 let busy: RecordedRun;
 const problems: string[] = [];
@@ -60,56 +48,27 @@ function recordBuiltin(store: Store, fileName: string, design: DesignId): Record
   return { runId, events: result.events! };
 }
 
-function startServe(dbFile: string): Promise<string> {
-  child = spawn(process.execPath, [join(ROOT, 'main/cli/bin.mjs'), 'serve', '--db', dbFile], { env: { ...process.env, XDG_DATA_HOME: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (p: Buffer) => (stderr += p.toString()));
-  return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`septwb serve printed no URL in ${SERVE_START_MS_MAX} ms; stderr: ${stderr}`)), SERVE_START_MS_MAX);
-    let stdout = '';
-    child.stdout!.on('data', (p: Buffer) => {
-      stdout += p.toString();
-      const match = /^(http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+)$/m.exec(stdout);
-      if (match) {
-        clearTimeout(timer);
-        resolvePromise(match[1]);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`septwb serve exited ${code}; stderr: ${stderr}`)));
-  });
-}
-
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package`);
-  if (!existsSync(join(ROOT, 'out/renderer/index.html'))) throw new Error('out/renderer is not built: run "npm run build"');
-  dir = mkdtempSync(join(tmpdir(), 'septwb-e2e-run-'));
-  const dbFile = join(dir, 'e2e.db');
-  const opened = openService({ dbFile, scenariosDir: join(ROOT, 'scenarios'), appVersion: 'e2e', mode: 'cli' });
-  if (!opened.ok) throw new Error(opened.message);
-  split = recordBuiltin(opened.value.store, 'split-on-convert-2m.json', 'per-op');
-  busy = recordBuiltin(opened.value.store, 'fault-aug-busy-retry.json', 'unified');
-  opened.value.close();
-  url = await startServe(dbFile);
-  context = await chromium.launchPersistentContext(join(dir, 'profile'), { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1500, height: 1100 } });
+  session = await openServeSession({
+    dirPrefix: 'septwb-e2e-run-',
+    viewport: { width: 1500, height: 1100 },
+    prepareDb: (dbFile) => {
+      const opened = openService({ dbFile, scenariosDir: join(ROOT, 'scenarios'), appVersion: 'e2e', mode: 'cli' });
+      if (!opened.ok) throw new Error(opened.message);
+      split = recordBuiltin(opened.value.store, 'split-on-convert-2m.json', 'per-op');
+      busy = recordBuiltin(opened.value.store, 'fault-aug-busy-retry.json', 'unified');
+      opened.value.close();
+    },
+  });
 });
 
 afterAll(async () => {
-  await context?.close();
-  if (child && child.exitCode === null) {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
-  }
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await session?.close();
 });
 
 async function openRun(runId: number): Promise<Page> {
-  const page = await context.newPage();
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
-  });
-  const u = new URL(url);
+  const page = await session!.newPage(problems);
+  const u = new URL(session!.url);
   u.hash = `#/run/${runId}`;
   await page.goto(u.href);
   await page.getByTestId('run-workspace').waitFor({ timeout: 10_000 });

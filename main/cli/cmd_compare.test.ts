@@ -1,40 +1,20 @@
 // `septwb compare`: flags through runF, then real comparisons through main() in memory. The
 // comparison itself is the Compare area's (tested there); here: that both runs are recorded (or
 // not), the deltas and the verdict reach the output, and exit codes.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Comparison } from '../../shared/api/compare.ts';
+import { cliTestEnv, expectFlags, scenario } from './cli_test_support.ts';
 import { newCompareCmd, type CompareOptions } from './cmd_compare.ts';
-import type { CliDeps } from './command.ts';
-import { FlagError } from './errors.ts';
-import { memoryIO } from './io.ts';
-import { main, makeDeps } from './septwb.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'septwb-cmd-compare-'));
-const scratchParent = join(dir, 'tmp');
-mkdirSync(scratchParent);
-process.env.TMPDIR = scratchParent;
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const scenario = (name: string) => fileURLToPath(new URL(`../../scenarios/${name}`, import.meta.url));
-
-function deps(isTTY = false): CliDeps & { io: ReturnType<typeof memoryIO> } {
-  const io = memoryIO({ isTTY, env: { XDG_DATA_HOME: join(dir, 'data') } });
-  return { ...makeDeps(io, new AbortController().signal), io };
-}
-
-async function septwb(argv: string[], isTTY = false) {
-  const d = deps(isTTY);
-  const code = await main(argv, d);
-  return { code, out: d.io.outText(), err: d.io.errText() };
-}
+// Scratch databases (--no-record) go under TMPDIR: pointed into the temp folder to see them removed.
+const env = cliTestEnv('cmd-compare', { scratchTmp: true });
+const { dir, scratchParent, septwb } = env;
 
 describe('compare flags', () => {
   const cases: { name: string; argv: string[]; want?: Partial<CompareOptions>; error?: RegExp }[] = [
-    { name: 'scenario designs', argv: ['s.json'], want: { file: 's.json', designs: [], json: false, target: { kind: 'db', dbFile: join(dir, 'data', 'septwb', 'septwb.db') } } },
+    { name: 'scenario designs', argv: ['s.json'], want: { file: 's.json', designs: [], json: false, target: { kind: 'db', dbFile: env.defaultDb } } },
     { name: 'two designs', argv: ['s.json', '--design', 'unified', '--design', 'per-op', '--json'], want: { designs: ['unified', 'per-op'], json: true } },
     { name: 'no-record and seed', argv: ['s.json', '--no-record', '--seed', '3'], want: { target: { kind: 'scratch' }, seed: 3 } },
     { name: 'one design', argv: ['s.json', '--design', 'unified'], error: /compare takes two designs: --design A --design B \(got 1\)/ },
@@ -44,17 +24,7 @@ describe('compare flags', () => {
     { name: 'no file', argv: ['--json'], error: /compare needs a scenario file/ },
     { name: 'jsonl is not a compare flag', argv: ['s.json', '--jsonl'], error: /Unknown option '--jsonl'/ },
   ];
-  it.each(cases)('$name', async ({ argv, want, error }) => {
-    let got: CompareOptions | null = null;
-    const run = newCompareCmd(deps(), async (opts) => void (got = opts));
-    if (error) {
-      await expect(run(argv)).rejects.toThrow(error);
-      await expect(run(argv)).rejects.toBeInstanceOf(FlagError);
-      return;
-    }
-    await run(argv);
-    expect(got).toMatchObject(want ?? {});
-  });
+  it.each(cases)('$name', (c) => expectFlags(newCompareCmd, env.deps(), c, 'partial'));
 });
 
 describe('septwb compare, in memory', () => {

@@ -3,10 +3,9 @@
 // differently, and the verdict, so the CLI says exactly what the Compare view shows.
 import type { Comparison, MetricRow } from '../../shared/api/compare.ts';
 import type { DesignId } from '../../shared/scenario.ts';
-import { dbFileOf, parseFlags, parseIntFlag, unwrap, type CliDeps, type CommandSpec } from './command.ts';
-import { SEED_MAX } from './cmd_run.ts';
-import { BadInputError, FlagError, mutuallyExclusive } from './errors.ts';
-import { parseDesignFlags, readScenarioFile, runJob, runJson, withRecordTarget, type FinishedRun, type RecordTarget } from './run_output.ts';
+import { unwrap, type CliDeps, type CommandSpec } from './command.ts';
+import { BadInputError, FlagError } from './errors.ts';
+import { parseScenarioRunArgs, readScenarioFile, runJob, runJson, withRecordTarget, type FinishedRun, type RecordTarget } from './run_output.ts';
 import { printJson, TablePrinter } from './table_printer.ts';
 
 export interface CompareOptions {
@@ -20,28 +19,10 @@ export interface CompareOptions {
 
 export function newCompareCmd(deps: CliDeps, runF: (opts: CompareOptions) => Promise<void> = (opts) => compareRun(deps, opts)) {
   return async (argv: string[]): Promise<void> => {
-    const { values, positionals } = parseFlags(
-      argv,
-      {
-        design: { type: 'string', multiple: true },
-        seed: { type: 'string' },
-        json: { type: 'boolean' },
-        db: { type: 'string' },
-        'no-record': { type: 'boolean' },
-      },
-      true,
-    );
-    if (positionals.length !== 1) throw new FlagError(positionals.length === 0 ? 'compare needs a scenario file' : `compare takes one scenario file, got ${positionals.length}`);
-    mutuallyExclusive('--db and --no-record cannot be given together', values.db !== undefined, values['no-record'] === true);
-    const designs = parseDesignFlags(values.design);
-    if (designs.length !== 0 && designs.length !== 2) throw new FlagError(`compare takes two designs: --design A --design B (got ${designs.length})`);
-    await runF({
-      file: positionals[0],
-      designs,
-      seed: parseIntFlag('seed', values.seed, 0, SEED_MAX) ?? null,
-      json: values.json === true,
-      target: values['no-record'] === true ? { kind: 'scratch' } : { kind: 'db', dbFile: dbFileOf(deps, values.db) },
+    const { file, designs, seed, json, target } = parseScenarioRunArgs(deps, 'compare', argv, (given) => {
+      if (given.length !== 0 && given.length !== 2) throw new FlagError(`compare takes two designs: --design A --design B (got ${given.length})`);
     });
+    await runF({ file, designs, seed, json, target });
   };
 }
 

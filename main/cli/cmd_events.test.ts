@@ -1,44 +1,13 @@
 // `septwb events` on a recorded run: flags through runF, then the event table and JSON Lines,
 // ranges and limits.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cliTestEnv, expectFlags, recordFirstFault, type EventLine } from './cli_test_support.ts';
 import { newEventsCmd, type EventsOptions } from './cmd_events.ts';
-import type { CliDeps } from './command.ts';
-import { FlagError } from './errors.ts';
-import { memoryIO } from './io.ts';
-import { main, makeDeps } from './septwb.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'septwb-cmd-events-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const FIRST_FAULT = fileURLToPath(new URL('../../scenarios/first-private-fault-4k.json', import.meta.url));
+const env = cliTestEnv('cmd-events');
+const { dir, defaultDb, septwb } = env;
 const db = join(dir, 'e.db');
-const defaultDb = join(dir, 'data', 'septwb', 'septwb.db');
-
-function deps(isTTY = false): CliDeps & { io: ReturnType<typeof memoryIO> } {
-  const io = memoryIO({ isTTY, env: { XDG_DATA_HOME: join(dir, 'data') } });
-  return { ...makeDeps(io, new AbortController().signal), io };
-}
-
-async function septwb(argv: string[], isTTY = false) {
-  const d = deps(isTTY);
-  const code = await main(argv, d);
-  return { code, out: d.io.outText(), err: d.io.errText() };
-}
-
-interface EventLine {
-  seq: number;
-  layer: string;
-  name: string;
-  gfn: number | null;
-  level: number;
-  old: string | null;
-  new: string | null;
-  status: string;
-  tree: string;
-}
 
 describe('events flags', () => {
   const cases: { argv: string[]; want?: EventsOptions; error?: RegExp }[] = [
@@ -52,26 +21,13 @@ describe('events flags', () => {
     { argv: ['x'], error: /run id must be a positive integer/ },
     { argv: ['3', '--json'], error: /Unknown option '--json'/ },
   ];
-  it.each(cases)('$argv', async ({ argv, want, error }) => {
-    let got: EventsOptions | null = null;
-    const run = newEventsCmd(deps(), async (opts) => void (got = opts));
-    if (error) {
-      await expect(run(argv)).rejects.toBeInstanceOf(FlagError);
-      await expect(run(argv)).rejects.toThrow(error);
-      return;
-    }
-    await run(argv);
-    expect(got).toEqual(want);
-  });
+  it.each(cases)('$argv', (c) => expectFlags(newEventsCmd, env.deps(), c));
 });
 
 describe('septwb events on a recorded run', () => {
   let lines: EventLine[] = [];
   beforeAll(async () => {
-    const r = await septwb(['run', FIRST_FAULT, '--design', 'unified', '--db', db]);
-    expect(r.code, r.err).toBe(0);
-    const all = await septwb(['events', '1', '--jsonl', '--db', db]);
-    lines = all.out.trimEnd().split('\n').map((l) => JSON.parse(l) as EventLine);
+    lines = await recordFirstFault(env, db);
   });
 
   it('--jsonl: every event in order; the SEAMCALLs are SEPT.ADD at levels 4, 3, 2 then AUG at 1', () => {

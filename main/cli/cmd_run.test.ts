@@ -1,42 +1,19 @@
 // `septwb run`: flag parsing through runF (cli/cli list_test.go style), then real runs of built-in
 // scenarios through main() in memory (a worker records them into a temp database), and one real
 // child process. Golden numbers come from the first private 4K fault (issue 5, "Done when").
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cliTestEnv, expectFlags, FIRST_FAULT, runBin, scenario } from './cli_test_support.ts';
 import { newRunCmd, type RunOptions } from './cmd_run.ts';
-import type { CliDeps } from './command.ts';
-import { FlagError } from './errors.ts';
 import { memoryIO } from './io.ts';
 import { main, makeDeps } from './septwb.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'septwb-cmd-run-'));
-// Scratch databases (--no-record) go under TMPDIR: point it here to see that they are removed.
-const scratchParent = join(dir, 'tmp');
-process.env.TMPDIR = scratchParent;
-mkdirSync(scratchParent, { recursive: true });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const scenariosDir = fileURLToPath(new URL('../../scenarios/', import.meta.url));
-const scenario = (name: string) => join(scenariosDir, name);
-const FIRST_FAULT = scenario('first-private-fault-4k.json');
-
-function deps(options: { isTTY?: boolean } = {}): CliDeps & { io: ReturnType<typeof memoryIO> } {
-  const io = memoryIO({ isTTY: options.isTTY ?? false, env: { XDG_DATA_HOME: join(dir, 'data') } });
-  return { ...makeDeps(io, new AbortController().signal), io };
-}
-
-async function septwb(argv: string[], options: { isTTY?: boolean } = {}) {
-  const d = deps(options);
-  const code = await main(argv, d);
-  return { code, out: d.io.outText(), err: d.io.errText() };
-}
+// Scratch databases (--no-record) go under TMPDIR: pointed into the temp folder to see them removed.
+const env = cliTestEnv('cmd-run', { scratchTmp: true });
+const { dir, defaultDb, scratchParent, septwb } = env;
 
 describe('run flags', () => {
-  const defaultDb = join(dir, 'data', 'septwb', 'septwb.db');
   const cases: { name: string; argv: string[]; want?: Partial<RunOptions>; error?: RegExp }[] = [
     { name: 'defaults', argv: ['s.json'], want: { file: 's.json', designs: [], seed: null, format: 'table', target: { kind: 'db', dbFile: defaultDb } } },
     { name: 'two designs', argv: ['s.json', '--design', 'per-op', '--design', 'unified'], want: { designs: ['per-op', 'unified'] } },
@@ -56,18 +33,7 @@ describe('run flags', () => {
     { name: 'seed not a number', argv: ['s.json', '--seed', 'x'], error: /--seed must be an integer/ },
     { name: 'unknown flag', argv: ['s.json', '--jsnol'], error: /Unknown option '--jsnol'/ },
   ];
-  it.each(cases)('$name', async ({ argv, want, error }) => {
-    let got: RunOptions | null = null;
-    const run = newRunCmd(deps(), async (opts) => void (got = opts));
-    if (error) {
-      await expect(run(argv)).rejects.toThrow(error);
-      await expect(run(argv)).rejects.toBeInstanceOf(FlagError);
-      expect(got).toBeNull();
-      return;
-    }
-    await run(argv);
-    expect(got).toMatchObject(want ?? {});
-  });
+  it.each(cases)('$name', (c) => expectFlags(newRunCmd, env.deps(), c, 'partial'));
 
   it('exits 2 through main and names the usage', async () => {
     const r = await septwb(['run', 'x.json', '--json', '--jsonl']);
@@ -150,7 +116,7 @@ describe('septwb run, in memory', () => {
   });
 
   it('on a terminal: a title, uppercase headers and the run ids', async () => {
-    const r = await septwb(['run', FIRST_FAULT, '--db', join(dir, 'tty.db')], { isTTY: true });
+    const r = await septwb(['run', FIRST_FAULT, '--db', join(dir, 'tty.db')], true);
     expect(r.code, r.err).toBe(0);
     const lines = r.out.split('\n');
     expect(lines[0]).toBe('First private 4K fault in a fresh TD (seed 1)');
@@ -200,13 +166,8 @@ describe('septwb run, in memory', () => {
 
 describe('septwb run as a process', () => {
   it('prints the --json document and exits 0', async () => {
-    const bin = fileURLToPath(new URL('./bin.mjs', import.meta.url));
-    const env = { ...process.env, XDG_DATA_HOME: join(dir, 'proc-data') };
-    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolvePromise) => {
-      execFile(process.execPath, [bin, 'run', FIRST_FAULT, '--design', 'per-op', '--json'], { timeout: 60_000, env }, (error, stdout, stderr) => {
-        resolvePromise({ code: error ? (error.code as number | null) : 0, stdout, stderr });
-      });
-    });
+    const procEnv = { ...process.env, XDG_DATA_HOME: join(dir, 'proc-data') };
+    const { code, stdout, stderr } = await runBin(['run', FIRST_FAULT, '--design', 'per-op', '--json'], { env: procEnv });
     expect(code, stderr).toBe(0);
     const doc = JSON.parse(stdout) as RunDoc;
     expect(doc.runs).toHaveLength(1);

@@ -1,11 +1,11 @@
 // `septwb run`: runs a scenario under each design and prints the outcomes and metrics (issue 5).
 // A simulated bug is an outcome, not a failure: the command exits 0 whenever the simulation ran.
 import type { DesignId } from '../../shared/scenario.ts';
-import { dbFileOf, parseFlags, parseIntFlag, type CliDeps, type CommandSpec } from './command.ts';
+import type { CliDeps, CommandSpec } from './command.ts';
 import { writeEventsJsonl } from './event_jsonl.ts';
-import { BadInputError, FlagError, mutuallyExclusive } from './errors.ts';
+import { BadInputError, FlagError } from './errors.ts';
 import {
-  isCompleted, parseDesignFlags, readScenarioFile, reproduceLine, runJob, runJson, runTableRow, RUN_TABLE_HEADERS,
+  isCompleted, parseScenarioRunArgs, readScenarioFile, reproduceLine, runJob, runJson, runTableRow, RUN_TABLE_HEADERS,
   withRecordTarget, type FinishedRun, type RecordTarget,
 } from './run_output.ts';
 import { printJson, TablePrinter } from './table_printer.ts';
@@ -22,35 +22,13 @@ export interface RunOptions {
   target: RecordTarget;
 }
 
-export const SEED_MAX = 0xffffffff;
-
 export function newRunCmd(deps: CliDeps, runF: (opts: RunOptions) => Promise<void> = (opts) => runRun(deps, opts)) {
   return async (argv: string[]): Promise<void> => {
-    const { values, positionals } = parseFlags(
-      argv,
-      {
-        design: { type: 'string', multiple: true },
-        seed: { type: 'string' },
-        json: { type: 'boolean' },
-        jsonl: { type: 'boolean' },
-        db: { type: 'string' },
-        'no-record': { type: 'boolean' },
-      },
-      true,
-    );
-    if (positionals.length !== 1) throw new FlagError(positionals.length === 0 ? 'run needs a scenario file' : `run takes one scenario file, got ${positionals.length}`);
-    mutuallyExclusive('--json and --jsonl cannot be given together', values.json === true, values.jsonl === true);
-    mutuallyExclusive('--db and --no-record cannot be given together', values.db !== undefined, values['no-record'] === true);
-    const designs = parseDesignFlags(values.design);
-    if (values.jsonl === true && designs.length > 1) throw new FlagError(`--jsonl streams one run: give at most one --design (got ${designs.length})`);
-    const opts: RunOptions = {
-      file: positionals[0],
-      designs,
-      seed: parseIntFlag('seed', values.seed, 0, SEED_MAX) ?? null,
-      format: values.jsonl === true ? 'jsonl' : values.json === true ? 'json' : 'table',
-      target: values['no-record'] === true ? { kind: 'scratch' } : { kind: 'db', dbFile: dbFileOf(deps, values.db) },
-    };
-    await runF(opts);
+    const args = parseScenarioRunArgs(deps, 'run', argv, (designs, jsonl) => {
+      if (jsonl && designs.length > 1) throw new FlagError(`--jsonl streams one run: give at most one --design (got ${designs.length})`);
+    });
+    const { file, designs, seed, target } = args;
+    await runF({ file, designs, seed, format: args.jsonl ? 'jsonl' : args.json ? 'json' : 'table', target });
   };
 }
 

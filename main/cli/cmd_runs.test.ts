@@ -1,37 +1,20 @@
 // `septwb runs`: flags through runF, then list/show/delete and an export -> import round trip
 // between two real database files, all through main(): the imported run has the same event
 // hash, content hash and events.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunRecord, RunSummary } from '../../shared/api/runs.ts';
+import { cliTestEnv, expectFlags, scenario } from './cli_test_support.ts';
 import { newRunsCmd, type RunsOptions } from './cmd_runs.ts';
-import type { CliDeps } from './command.ts';
-import { FlagError } from './errors.ts';
-import { memoryIO } from './io.ts';
-import { main, makeDeps } from './septwb.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'septwb-cmd-runs-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const scenario = (name: string) => fileURLToPath(new URL(`../../scenarios/${name}`, import.meta.url));
+const env = cliTestEnv('cmd-runs');
+const { dir, septwb } = env;
 const dbA = join(dir, 'a.db');
 const dbB = join(dir, 'b.db');
 
-function deps(isTTY = false): CliDeps & { io: ReturnType<typeof memoryIO> } {
-  const io = memoryIO({ isTTY, env: { XDG_DATA_HOME: join(dir, 'data') } });
-  return { ...makeDeps(io, new AbortController().signal), io };
-}
-
-async function septwb(argv: string[], isTTY = false) {
-  const d = deps(isTTY);
-  const code = await main(argv, d);
-  return { code, out: d.io.outText(), err: d.io.errText() };
-}
-
 describe('runs flags', () => {
-  const db = join(dir, 'data', 'septwb', 'septwb.db');
+  const db = env.defaultDb;
   const cases: { argv: string[]; want?: RunsOptions; error?: RegExp }[] = [
     { argv: ['list'], want: { action: 'list', dbFile: db, json: false, scenarioId: null } },
     { argv: ['list', '--scenario', '4', '--json'], want: { action: 'list', dbFile: db, json: true, scenarioId: 4 } },
@@ -51,17 +34,7 @@ describe('runs flags', () => {
     { argv: ['delete', '3', '--json'], error: /Unknown option '--json'/ },
     { argv: ['import'], error: /runs import takes one run file/ },
   ];
-  it.each(cases)('$argv', async ({ argv, want, error }) => {
-    let got: RunsOptions | null = null;
-    const run = newRunsCmd(deps(), async (opts) => void (got = opts));
-    if (error) {
-      await expect(run(argv)).rejects.toBeInstanceOf(FlagError);
-      await expect(run(argv)).rejects.toThrow(error);
-      return;
-    }
-    await run(argv);
-    expect(got).toEqual(want);
-  });
+  it.each(cases)('$argv', (c) => expectFlags(newRunsCmd, env.deps(), c));
 });
 
 describe('septwb runs, on real databases', () => {

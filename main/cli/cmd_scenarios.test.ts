@@ -1,35 +1,17 @@
 // `septwb scenarios`: flags through runF; list (built-ins loaded on open), add (validated first),
 // export (the exact text), through main() on a real database file.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ScenarioSummary } from '../../shared/store_types.ts';
+import { cliTestEnv, expectFlags, scenario } from './cli_test_support.ts';
 import { newScenariosCmd, type ScenariosOptions } from './cmd_scenarios.ts';
-import type { CliDeps } from './command.ts';
-import { FlagError } from './errors.ts';
-import { memoryIO } from './io.ts';
-import { main, makeDeps } from './septwb.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'septwb-cmd-scenarios-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const scenario = (name: string) => fileURLToPath(new URL(`../../scenarios/${name}`, import.meta.url));
+const env = cliTestEnv('cmd-scenarios');
+const { dir, defaultDb, septwb } = env;
 const db = join(dir, 's.db');
 
-function deps(isTTY = false): CliDeps & { io: ReturnType<typeof memoryIO> } {
-  const io = memoryIO({ isTTY, env: { XDG_DATA_HOME: join(dir, 'data') } });
-  return { ...makeDeps(io, new AbortController().signal), io };
-}
-
-async function septwb(argv: string[], isTTY = false) {
-  const d = deps(isTTY);
-  const code = await main(argv, d);
-  return { code, out: d.io.outText(), err: d.io.errText() };
-}
-
 describe('scenarios flags', () => {
-  const defaultDb = join(dir, 'data', 'septwb', 'septwb.db');
   const cases: { argv: string[]; want?: ScenariosOptions; error?: RegExp }[] = [
     { argv: ['list'], want: { action: 'list', dbFile: defaultDb, json: false } },
     { argv: ['list', '--json', '--db', 'x.db'], want: { action: 'list', dbFile: 'x.db', json: true } },
@@ -43,17 +25,7 @@ describe('scenarios flags', () => {
     { argv: ['export', 'zap'], error: /scenario id must be a positive integer, got "zap"/ },
     { argv: ['list', '--out', 'x'], error: /Unknown option '--out'/ },
   ];
-  it.each(cases)('$argv', async ({ argv, want, error }) => {
-    let got: ScenariosOptions | null = null;
-    const run = newScenariosCmd(deps(), async (opts) => void (got = opts));
-    if (error) {
-      await expect(run(argv)).rejects.toBeInstanceOf(FlagError);
-      await expect(run(argv)).rejects.toThrow(error);
-      return;
-    }
-    await run(argv);
-    expect(got).toEqual(want);
-  });
+  it.each(cases)('$argv', (c) => expectFlags(newScenariosCmd, env.deps(), c));
 });
 
 describe('septwb scenarios, on a real database', () => {

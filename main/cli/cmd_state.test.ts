@@ -1,44 +1,13 @@
 // `septwb state` on a recorded run: flags through runF, then both page tables (mirror and
 // S-EPT) at chosen events of a first private 4K fault.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cliTestEnv, expectFlags, recordFirstFault, type EventLine } from './cli_test_support.ts';
 import { newStateCmd, type StateOptions } from './cmd_state.ts';
-import type { CliDeps } from './command.ts';
-import { FlagError } from './errors.ts';
-import { memoryIO } from './io.ts';
-import { main, makeDeps } from './septwb.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'septwb-cmd-state-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const FIRST_FAULT = fileURLToPath(new URL('../../scenarios/first-private-fault-4k.json', import.meta.url));
+const env = cliTestEnv('cmd-state');
+const { dir, defaultDb, septwb } = env;
 const db = join(dir, 's.db');
-const defaultDb = join(dir, 'data', 'septwb', 'septwb.db');
-
-function deps(isTTY = false): CliDeps & { io: ReturnType<typeof memoryIO> } {
-  const io = memoryIO({ isTTY, env: { XDG_DATA_HOME: join(dir, 'data') } });
-  return { ...makeDeps(io, new AbortController().signal), io };
-}
-
-async function septwb(argv: string[], isTTY = false) {
-  const d = deps(isTTY);
-  const code = await main(argv, d);
-  return { code, out: d.io.outText(), err: d.io.errText() };
-}
-
-interface EventLine {
-  seq: number;
-  layer: string;
-  name: string;
-  gfn: number | null;
-  level: number;
-  old: string | null;
-  new: string | null;
-  status: string;
-  tree: string;
-}
 
 describe('state flags', () => {
   const cases: { argv: string[]; want?: StateOptions; error?: RegExp }[] = [
@@ -51,26 +20,13 @@ describe('state flags', () => {
     { argv: ['2', '--at', '1', '--gfn-start', '0xzz', '--gfn-end', '0x10'], error: /--gfn-start must be a gfn/ },
     { argv: ['--at', '1'], error: /state needs a run id/ },
   ];
-  it.each(cases)('$argv', async ({ argv, want, error }) => {
-    let got: StateOptions | null = null;
-    const run = newStateCmd(deps(), async (opts) => void (got = opts));
-    if (error) {
-      await expect(run(argv)).rejects.toBeInstanceOf(FlagError);
-      await expect(run(argv)).rejects.toThrow(error);
-      return;
-    }
-    await run(argv);
-    expect(got).toEqual(want);
-  });
+  it.each(cases)('$argv', (c) => expectFlags(newStateCmd, env.deps(), c));
 });
 
 describe('septwb state on a recorded run', () => {
   let lines: EventLine[] = [];
   beforeAll(async () => {
-    const r = await septwb(['run', FIRST_FAULT, '--design', 'unified', '--db', db]);
-    expect(r.code, r.err).toBe(0);
-    const all = await septwb(['events', '1', '--jsonl', '--db', db]);
-    lines = all.out.trimEnd().split('\n').map((l) => JSON.parse(l) as EventLine);
+    lines = await recordFirstFault(env, db);
   });
 
   it('a missing run exits 3', async () => {

@@ -1,37 +1,24 @@
 // `septwb validate`: flags, every built-in scenario valid, error lines that name a JSON path,
 // exit codes as a real process, and a fuzz over generated and mutated scenario texts
 // (PRODUCT.md section 6: bad input never crashes anything, every error names a path).
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cliTestEnv, expectFlags, runBin, type FlagCase, SCENARIOS_DIR as scenariosDir } from './cli_test_support.ts';
 import { newValidateCmd, type ValidateOptions } from './cmd_validate.ts';
-import type { CliDeps } from './command.ts';
-import { FlagError } from './errors.ts';
-import { memoryIO } from './io.ts';
-import { main, makeDeps } from './septwb.ts';
+import { main } from './septwb.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'septwb-cmd-validate-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const env = cliTestEnv('cmd-validate');
+const { dir, deps } = env;
 
-const scenariosDir = fileURLToPath(new URL('../../scenarios/', import.meta.url));
 const builtinFiles = readdirSync(scenariosDir).filter((f) => f.endsWith('.json')).sort();
 const builtinTexts = builtinFiles.map((f) => readFileSync(join(scenariosDir, f), 'utf8'));
-
-function deps(): CliDeps & { io: ReturnType<typeof memoryIO> } {
-  const io = memoryIO({ env: { XDG_DATA_HOME: join(dir, 'data') } });
-  return { ...makeDeps(io, new AbortController().signal), io };
-}
 
 async function validateText(text: string, extra: string[] = []) {
   const file = join(dir, 'fuzz.json');
   writeFileSync(file, text);
-  const d = deps();
-  const code = await main(['validate', file, ...extra], d);
-  return { code, out: d.io.outText(), err: d.io.errText() };
+  return env.septwb(['validate', file, ...extra]);
 }
 
 /**
@@ -47,17 +34,7 @@ describe('validate flags', () => {
     { argv: [], error: /validate needs a scenario file/ },
     { argv: ['a.json', 'b.json'], error: /validate takes one file, got 2/ },
     { argv: ['a.json', '--strict'], error: /Unknown option '--strict'/ },
-  ])('$argv', async ({ argv, want, error }) => {
-    let got: ValidateOptions | null = null;
-    const run = newValidateCmd(deps(), async (opts) => void (got = opts));
-    if (error) {
-      await expect(run(argv)).rejects.toBeInstanceOf(FlagError);
-      await expect(run(argv)).rejects.toThrow(error);
-      return;
-    }
-    await run(argv);
-    expect(got).toEqual(want);
-  });
+  ] satisfies FlagCase<ValidateOptions>[])('$argv', (c) => expectFlags(newValidateCmd, deps(), c));
 });
 
 describe('septwb validate, in memory', () => {
@@ -162,13 +139,7 @@ describe('validate fuzz', () => {
 });
 
 describe('septwb validate as a process', () => {
-  const bin = fileURLToPath(new URL('./bin.mjs', import.meta.url));
-  const run = (file: string) =>
-    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolvePromise) => {
-      execFile(process.execPath, [bin, 'validate', file], { timeout: 60_000 }, (error, stdout, stderr) => {
-        resolvePromise({ code: error ? (error.code as number | null) : 0, stdout, stderr });
-      });
-    });
+  const run = (file: string) => runBin(['validate', file]);
 
   it('exits 0 for a valid file and 2 for an invalid one', async () => {
     const bad = join(dir, 'bad-process.json');

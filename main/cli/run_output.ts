@@ -16,8 +16,8 @@ import { DESIGN_IDS, type DesignId, type Scenario } from '../../shared/scenario.
 import { parseScenarioText, SCENARIO_LIMITS, type ScenarioError } from '../../shared/scenario_validate.ts';
 import { metricsView, type MetricsView } from '../api/compare_service.ts';
 import type { OpenedService } from '../api/service.ts';
-import { unwrap, withService, type CliDeps } from './command.ts';
-import { BadInputError, CancelError, EXIT_BAD_INPUT, FlagError, SilentError } from './errors.ts';
+import { dbFileOf, parseFlags, parseIntFlag, unwrap, withService, type CliDeps } from './command.ts';
+import { BadInputError, CancelError, EXIT_BAD_INPUT, FlagError, mutuallyExclusive, SilentError } from './errors.ts';
 
 export interface ScenarioFile {
   file: string;
@@ -98,6 +98,53 @@ export function parseDesignFlags(values: string[] | undefined): DesignId[] {
 
 /** Where runs are recorded: the user's database file, or a scratch one (--no-record). */
 export type RecordTarget = { kind: 'db'; dbFile: string } | { kind: 'scratch' };
+
+export const SEED_MAX = 0xffffffff;
+
+/** The flags `compare` takes; `run` takes them and --jsonl. */
+const COMPARE_FLAGS = {
+  design: { type: 'string', multiple: true },
+  seed: { type: 'string' },
+  json: { type: 'boolean' },
+  db: { type: 'string' },
+  'no-record': { type: 'boolean' },
+} as const;
+const RUN_FLAGS = { ...COMPARE_FLAGS, jsonl: { type: 'boolean' } } as const;
+
+/** `run` and `compare` arguments, checked. `jsonl` is false for `compare` (it has no such flag). */
+export interface ScenarioRunArgs {
+  file: string;
+  designs: DesignId[];
+  /** null: the scenario's seed. */
+  seed: number | null;
+  json: boolean;
+  jsonl: boolean;
+  target: RecordTarget;
+}
+
+/**
+ * Parses `<scenario.json> [--design ID]... [--seed N] [--json] [--db FILE | --no-record]` for
+ * `run` (which also takes --jsonl) and `compare`. Each problem is a FlagError (exit 2), checked
+ * in this order: unknown flags, the file, --json with --jsonl, --db with --no-record, the design
+ * ids, then `checkDesigns` (the command's own rule on how many), then --seed.
+ */
+export function parseScenarioRunArgs(deps: CliDeps, command: 'run' | 'compare', argv: string[], checkDesigns: (designs: DesignId[], jsonl: boolean) => void): ScenarioRunArgs {
+  const { values, positionals } = parseFlags(argv, command === 'run' ? RUN_FLAGS : COMPARE_FLAGS, true);
+  const jsonl = 'jsonl' in values && values.jsonl === true;
+  if (positionals.length !== 1) throw new FlagError(positionals.length === 0 ? `${command} needs a scenario file` : `${command} takes one scenario file, got ${positionals.length}`);
+  mutuallyExclusive('--json and --jsonl cannot be given together', values.json === true, jsonl);
+  mutuallyExclusive('--db and --no-record cannot be given together', values.db !== undefined, values['no-record'] === true);
+  const designs = parseDesignFlags(values.design);
+  checkDesigns(designs, jsonl);
+  return {
+    file: positionals[0],
+    designs,
+    seed: parseIntFlag('seed', values.seed, 0, SEED_MAX) ?? null,
+    json: values.json === true,
+    jsonl,
+    target: values['no-record'] === true ? { kind: 'scratch' } : { kind: 'db', dbFile: dbFileOf(deps, values.db) },
+  };
+}
 
 /**
  * Opens the service over the target's database, runs `body`, closes it; a scratch database is
