@@ -3,7 +3,6 @@
 // All zap under mmu_lock held for write. With private huge pages the range is first split so
 // that only the converted pages lose their mapping ([V3] kvm_split_cross_boundary_leafs, H8):
 // zapping a whole 2M private leaf would throw away the guest's ACCEPT state for 512 pages.
-import { SHADOW_NONPRESENT_VALUE } from '../../../shared/spte.ts';
 import type { Proc } from '../proc.ts';
 import type { SimThread } from '../sim_thread.ts';
 import { write_lock, write_unlock } from '../mmu_lock.ts';
@@ -11,8 +10,6 @@ import { KVM_FILTER_PRIVATE, KVM_FILTER_SHARED } from '../mmu/kvm_mmu.ts';
 import { kvm_split_cross_boundary_leafs, type GfnRange } from '../mmu/tdp_mmu_split.ts';
 import { kvm_mmu_zap_memslot_leafs, kvm_tdp_mmu_unmap_gfn_range } from '../mmu/tdp_mmu_zap.ts';
 import type { SimVm } from '../sim_vm.ts';
-
-void SHADOW_NONPRESENT_VALUE;
 
 /**
  * kvm_unmap_gfn_range() for an attribute change or a guest_memfd invalidation, under the write

@@ -65,5 +65,3 @@ function* zapTablesInRange(kvm: KvmMmu, t: SimThread, root: kvm_mmu_page, start:
   kvm.rcu.rcu_read_unlock(t);
   kvm.ctx.events.end(t.id);
 }
-
-void KVM_FILTER_SHARED;
