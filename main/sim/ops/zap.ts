@@ -9,7 +9,7 @@ import { newTdpIter, tdp_iter_in_range, tdp_iter_next, tdp_iter_start } from '..
 import { tdp_mmu_iter_set_spte } from '../mmu/tdp_mmu_set_spte.ts';
 import { tdp_mmu_split_huge_pages_root } from '../mmu/tdp_mmu_split.ts';
 import type { SimVm } from '../sim_vm.ts';
-import { unmapRange } from './memory.ts';
+import { kvm_tdp_mmu_unmap_gfn_range } from '../mmu/tdp_mmu_zap.ts';
 
 /** `split`: split every huge private leaf in the range to 4K (tdp_mmu_split_huge_pages_root, write lock). */
 export function* op_split(vm: SimVm, t: SimThread, gfn: number, pages: number): Proc<string> {
@@ -29,7 +29,12 @@ export function* op_split(vm: SimVm, t: SimThread, gfn: number, pages: number): 
  */
 export function* op_zap_range(vm: SimVm, t: SimThread, gfn: number, pages: number, tables: boolean): Proc<string> {
   if (!tables) {
-    yield* unmapRange(vm, t, { start: gfn, end: gfn + pages, attr_filter: KVM_FILTER_PRIVATE | KVM_FILTER_SHARED });
+    // A plain zap, as an MMU-notifier invalidation does: no cross-boundary split first ([V3]
+    // adds that only to memory-attribute changes and guest_memfd), so a huge leaf that overlaps
+    // the range goes whole (H8).
+    yield* write_lock(vm.ctx, vm.mmu.mmu_lock, t);
+    yield* kvm_tdp_mmu_unmap_gfn_range(vm.mmu, t, { start: gfn, end: gfn + pages, attr_filter: KVM_FILTER_PRIVATE | KVM_FILTER_SHARED }, true);
+    yield* write_unlock(vm.ctx, vm.mmu.mmu_lock, t);
     return vm.ctx.vmBugged ? 'vm-bugged' : 'done';
   }
   yield* write_lock(vm.ctx, vm.mmu.mmu_lock, t);
