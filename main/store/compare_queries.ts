@@ -3,6 +3,7 @@
 // where the operation lies in the run and the sequence of SEAMCALLs, checks and hook calls it
 // made. That is one ordered scan of the run, in batches, under a named budget: a run longer
 // than `eventsMax` is aligned over its first `eventsMax` events and says so (`truncated`).
+import type { DiffItem } from '../../shared/api/compare.ts';
 import { LAYERS, type SimEvent } from '../../shared/event.ts';
 import { eventKey, prepared, type ReadableDB } from './db.ts';
 import { EVENT_SELECT, rowToEvent, runStrings, type EventRow } from './events_read.ts';
@@ -12,17 +13,8 @@ const LAYER_HOOK = LAYERS.indexOf('hook');
 const LAYER_TDX = LAYERS.indexOf('tdx');
 const LAYER_CHECK = LAYERS.indexOf('check');
 
-/** One hook call, SEAMCALL or check, as the alignment compares it. */
-export interface SignatureItem {
-  seq: number;
-  thread: number;
-  layer: SimEvent['layer'];
-  name: string;
-  status: string;
-  gfn: number;
-  level: number;
-  detail: string;
-}
+/** One hook call, SEAMCALL or check, as the alignment compares it (the api's DiffItem). */
+export type SignatureItem = DiffItem;
 
 /** What one scenario operation did in one run. */
 export interface OpTrace {
