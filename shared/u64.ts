@@ -69,7 +69,8 @@ export function u64_bit_value(n: number): U64 {
 
 /** Bits 12..39 of a packed value shifted right by 12: a page frame number below 2^28. */
 export function u64_pfn(p: U64): number {
-  const lo40 = p % TWO_40;
+  // Subtracting the floored high part is much faster than `%` on doubles (fmod).
+  const lo40 = p - Math.floor(p / TWO_40) * TWO_40;
   return Math.floor(lo40 / 4096);
 }
 

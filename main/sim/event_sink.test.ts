@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { chunk_event, type EventChunk, type SimEvent } from '../../shared/event.ts';
-import { EventSink } from './event_sink.ts';
+import { EventSink, EventString } from './event_sink.ts';
 
 /** A small stream with spans that straddle chunk boundaries, instants with values, and statuses. */
 function emit(sink: EventSink): void {
@@ -82,5 +82,38 @@ describe('EventSink chunk reuse', () => {
     }
     expect(hashes.size).toBe(variants.length + 1);
     expect(base.hash()).toMatch(/^[0-9a-f]{16}$/);
+  });
+});
+
+describe('EventString', () => {
+  // The same stream written with plain strings and with EventStrings, in two sinks used in turn
+  // (an EventString's cached id belongs to one sink): same events, same hash.
+  it('gives the events and hash of the plain strings, per sink', () => {
+    const NAME = new EventString('handle_changed_spte');
+    const DETAIL = new EventString('private');
+    const write = (sink: EventSink, text: boolean): void => {
+      sink.begin(0, 'mmu', 'op');
+      sink.instant(0, 'mmu', 'other', 1, 1);
+      sink.begin(0, 'mmu', text ? 'handle_changed_spte' : NAME, 5, 1, text ? 'private' : DETAIL);
+      sink.end(0, text ? 'private' : DETAIL, text ? 'handle_changed_spte' : NAME);
+      sink.end(0);
+    };
+    const plain = new EventSink({ keep: true });
+    const a = new EventSink({ keep: true });
+    const b = new EventSink({ keep: true });
+    b.intern('shifts every id of b by one');
+    const bPlain = new EventSink({ keep: true });
+    bPlain.intern('shifts every id of b by one');
+    for (let i = 0; i < 2; i++) {
+      write(plain, true);
+      write(a, false);
+      write(bPlain, true);
+      write(b, false);
+    }
+    expect(a.events()).toEqual(plain.events());
+    expect(a.hash()).toBe(plain.hash());
+    expect(b.events()).toEqual(bPlain.events());
+    expect(b.hash()).toBe(bPlain.hash());
+    expect(b.hash()).not.toBe(a.hash());
   });
 });

@@ -122,6 +122,28 @@ function resetChunk(c: EventChunk, seqStart: number, stringsStart: number): Even
   return c;
 }
 
+/**
+ * A string the hot path names an event (or its status or detail) with, made once at module
+ * load: its id is looked up once per sink, not once per event. The id is still the sink's own
+ * (assigned at first use, like any interned string), so the stream and its hash are the same as
+ * with the plain string.
+ */
+export class EventString {
+  readonly text: string;
+  /** The serial of the sink `id` belongs to (0: none yet). */
+  sinkSerial = 0;
+  id = 0;
+  constructor(text: string) {
+    this.text = text;
+  }
+}
+
+/** A name, status or detail: a plain string, or an EventString for the hot path. */
+export type EventText = string | EventString;
+
+/** Serials of the sinks made so far, for EventString's cache (not a reference: sinks are freed). */
+let sinksMade = 0;
+
 export class EventSink {
   readonly chunkSize: number;
   /** Scheduler step, set by the scheduler before each thread step. */
@@ -151,6 +173,7 @@ export class EventSink {
   /** Per thread: the scenario operation ordinal its events belong to. */
   readonly #threadOp: number[] = [];
   #h = 0x811c9dc5;
+  readonly #serial = ++sinksMade;
 
   constructor(options: EventSinkOptions = {}) {
     this.chunkSize = options.chunkSize ?? 16384;
@@ -177,8 +200,18 @@ export class EventSink {
     return id;
   }
 
+  /** The id of a name, status or detail; '' is 0. */
+  #textId(text: EventText): number {
+    if (typeof text === 'string') return text === '' ? 0 : this.intern(text);
+    if (text.sinkSerial !== this.#serial) {
+      text.id = this.intern(text.text);
+      text.sinkSerial = this.#serial;
+    }
+    return text.id;
+  }
+
   /** Opens a span on `thread` and returns its seq. */
-  begin(thread: number, layer: Layer, name: string, gfn = -1, level = 0, detail = ''): number {
+  begin(thread: number, layer: Layer, name: EventText, gfn = -1, level = 0, detail: EventText = ''): number {
     const seq = this.#emit(thread, layerId(layer), name, gfn, level, 0, NaN, NaN, '', detail, -1);
     const stack = this.#stack(thread);
     stack.push(seq);
@@ -187,15 +220,15 @@ export class EventSink {
   }
 
   /** Closes the innermost open span of `thread`, optionally setting its status and detail. */
-  end(thread: number, status = '', detail = ''): void {
+  end(thread: number, status: EventText = '', detail: EventText = ''): void {
     const stack = this.#stack(thread);
     const seq = stack.pop();
     if (seq === undefined) throw new Error(`EventSink.end: thread ${thread} has no open span`);
     if (stack.length === 1) this.deepThreads--;
     const last = this.count - 1;
     const c = this.#chunk;
-    const statusId = status === '' ? 0 : this.intern(status);
-    const detailId = detail === '' ? 0 : this.intern(detail);
+    const statusId = this.#textId(status);
+    const detailId = this.#textId(detail);
     if (seq >= c.seqStart) {
       c.end[seq - c.seqStart] = last;
       if (statusId !== 0) c.status[seq - c.seqStart] = statusId;
@@ -223,14 +256,14 @@ export class EventSink {
   instant(
     thread: number,
     layer: Layer,
-    name: string,
+    name: EventText,
     gfn = -1,
     level = 0,
     tree: Tree = 'none',
     old: U64 | null = null,
     nw: U64 | null = null,
-    status = '',
-    detail = '',
+    status: EventText = '',
+    detail: EventText = '',
   ): number {
     const tid = treeId(tree);
     const seq = this.#emit(thread, layerId(layer), name, gfn, level, tid, old ?? NaN, nw ?? NaN, status, detail, 0);
@@ -289,14 +322,14 @@ export class EventSink {
   #emit(
     thread: number,
     layer: number,
-    name: string,
+    name: EventText,
     gfn: number,
     level: number,
     tree: number,
     old: number,
     nw: number,
-    status: string,
-    detail: string,
+    status: EventText,
+    detail: EventText,
     endOffset: number,
   ): number {
     let c = this.#chunk;
@@ -308,9 +341,9 @@ export class EventSink {
     const i = c.count++;
     const stack = this.#stack(thread);
     const parent = stack.length > 0 ? stack[stack.length - 1] : -1;
-    const nameId = this.intern(name);
-    const statusId = status === '' ? 0 : this.intern(status);
-    const detailId = detail === '' ? 0 : this.intern(detail);
+    const nameId = typeof name === 'string' ? this.intern(name) : this.#textId(name);
+    const statusId = this.#textId(status);
+    const detailId = this.#textId(detail);
     const op = this.#threadOp[thread] ?? -1;
     const step = this.step;
     c.thread[i] = thread;

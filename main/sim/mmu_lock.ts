@@ -15,6 +15,11 @@ import { assert } from './checks.ts';
 import { BLOCKED, STEP, type Proc } from './proc.ts';
 import type { SimContext } from './sim_context.ts';
 import { MMU_LOCK_NONE, MMU_LOCK_READ, MMU_LOCK_WRITE, type SimThread } from './sim_thread.ts';
+import { EventString } from './event_sink.ts';
+
+/** Event names of every fault (EventString: interned once per run). */
+const READ_LOCK = new EventString('read_lock');
+const READ_UNLOCK = new EventString('read_unlock');
 
 export class MmuLock {
   /** Threads holding the lock for read. */
@@ -52,7 +57,7 @@ export function read_trylock(ctx: SimContext, lock: MmuLock, t: SimThread): bool
   if (lock.writer !== -1 || lock.writersWaiting > 0) return false;
   lock.readers++;
   t.mmuLock = MMU_LOCK_READ;
-  ctx.events.instant(t.id, 'mmu', 'read_lock');
+  ctx.events.instant(t.id, 'mmu', READ_LOCK);
   return true;
 }
 
@@ -79,7 +84,7 @@ export function read_unlock_now(ctx: SimContext, lock: MmuLock, t: SimThread): v
   assert(lock.readers > 0, 'read_unlock: no readers');
   lock.readers--;
   t.mmuLock = MMU_LOCK_NONE;
-  ctx.events.instant(t.id, 'mmu', 'read_unlock');
+  ctx.events.instant(t.id, 'mmu', READ_UNLOCK);
 }
 
 /** write_lock(&kvm->mmu_lock). */

@@ -1,9 +1,17 @@
 // Map<pfn, V> for the simulation's per-page tables (the PAMT, the MMU's tables by PFN), stored
 // in blocks of consecutive pfns. Shared by main/sim/tdx and main/sim/mmu, so it lives beside
 // neither.
+import { rem_pow2 } from './int_rem.ts';
 
 /** Slots per PfnMap block: one 2M range of 4K pfns. */
 const PFN_BLOCK = 512;
+
+/**
+ * Blocks with an index below this (pfns below 32M, 128 GiB of host memory) are also found in an
+ * array: walks alternate between tables in different blocks, so the last-block cache misses
+ * often, and an array load is cheaper than a Map look-up.
+ */
+const DENSE_BLOCKS_MAX = 65536;
 
 interface PfnBlock<V> {
   readonly slots: (V | undefined)[];
@@ -18,6 +26,8 @@ interface PfnBlock<V> {
  */
 export class PfnMap<V> {
   readonly #blocks = new Map<number, PfnBlock<V>>();
+  /** #blocks' entries with an index below DENSE_BLOCKS_MAX, by index (holes undefined). */
+  readonly #dense: (PfnBlock<V> | undefined)[] = [];
   #size = 0;
   /** The block last used, by index: the common access is the neighbour of the last one. */
   #lastIndex = -1;
@@ -30,14 +40,14 @@ export class PfnMap<V> {
   #block(pfn: number): PfnBlock<V> | undefined {
     const index = Math.floor(pfn / PFN_BLOCK);
     if (index !== this.#lastIndex) {
-      this.#last = this.#blocks.get(index);
+      this.#last = index >= 0 && index < DENSE_BLOCKS_MAX ? (index < this.#dense.length ? this.#dense[index] : undefined) : this.#blocks.get(index);
       this.#lastIndex = index;
     }
     return this.#last;
   }
 
   get(pfn: number): V | undefined {
-    return this.#block(pfn)?.slots[pfn % PFN_BLOCK];
+    return this.#block(pfn)?.slots[rem_pow2(pfn, PFN_BLOCK)];
   }
 
   has(pfn: number): boolean {
@@ -48,10 +58,15 @@ export class PfnMap<V> {
     let block = this.#block(pfn);
     if (block === undefined) {
       block = { slots: new Array<V | undefined>(PFN_BLOCK).fill(undefined), count: 0 };
-      this.#blocks.set(Math.floor(pfn / PFN_BLOCK), block);
+      const index = Math.floor(pfn / PFN_BLOCK);
+      this.#blocks.set(index, block);
+      if (index >= 0 && index < DENSE_BLOCKS_MAX) {
+        while (this.#dense.length <= index) this.#dense.push(undefined);
+        this.#dense[index] = block;
+      }
       this.#last = block;
     }
-    const i = pfn % PFN_BLOCK;
+    const i = rem_pow2(pfn, PFN_BLOCK);
     if (block.slots[i] === undefined) {
       block.count++;
       this.#size++;
@@ -62,13 +77,15 @@ export class PfnMap<V> {
 
   delete(pfn: number): boolean {
     const block = this.#block(pfn);
-    const i = pfn % PFN_BLOCK;
+    const i = rem_pow2(pfn, PFN_BLOCK);
     if (block === undefined || block.slots[i] === undefined) return false;
     block.slots[i] = undefined;
     block.count--;
     this.#size--;
     if (block.count === 0) {
-      this.#blocks.delete(Math.floor(pfn / PFN_BLOCK));
+      const index = Math.floor(pfn / PFN_BLOCK);
+      this.#blocks.delete(index);
+      if (index >= 0 && index < this.#dense.length) this.#dense[index] = undefined;
       this.#lastIndex = -1;
       this.#last = undefined;
     }

@@ -29,6 +29,7 @@ import { tdh_phymem_page_wbinvd } from '../tdx/tdh_phymem_page_wbinvd.ts';
 import { page_info } from '../tdx/helpers.ts';
 import { tdh_phymem_page_reclaim } from '../tdx/tdh_phymem_page_reclaim.ts';
 import { kick_all_vcpus } from '../tdx/tdh_vp_enter.ts';
+import { EventString } from '../event_sink.ts';
 
 /** kvm_tdx->state as KVM tracks it (TD_STATE_INITIALIZED until KVM_TDX_FINALIZE_VM). */
 export type KvmTdState = 'initialized' | 'runnable';
@@ -101,15 +102,26 @@ export function pg_level_to_tdx_sept_level(level: number): number {
  */
 export function* seamcall(kt: KvmTdx, t: SimThread, name: SeamcallName | 'TDH.VP.FLUSH' | 'TDH.PHYMEM.CACHE.WB' | 'TDH.MR.FINALIZE', gfn: number, level: number, call: () => SeamcallResult): Proc<SeamcallResult> {
   if (mustYieldStep()) yield STEP;
-  const events = kt.ctx.events;
-  events.begin(t.id, 'tdx', name, gfn, level);
-  const forced = kt.nextForcedStatus(name);
+  const forced = seamcallOpen(kt, t, name, gfn, level);
   const r = forced !== null ? seamcallResult(forced) : call();
+  seamcallClose(kt, t, name, r, forced);
+  return r;
+}
+
+type SeamcallSpanName = Parameters<typeof seamcall>[2];
+
+/** seamcall() after its step point: opens the span; the status a test forces on this call, or null. */
+function seamcallOpen(kt: KvmTdx, t: SimThread, name: SeamcallSpanName, gfn: number, level: number): TdxStatus | null {
+  kt.ctx.events.begin(t.id, 'tdx', name, gfn, level);
+  return kt.nextForcedStatus(name);
+}
+
+/** seamcall()'s end: counts the call and closes its span with the status and raw outputs. */
+function seamcallClose(kt: KvmTdx, t: SimThread, name: SeamcallSpanName, r: SeamcallResult, forced: TdxStatus | null): void {
   const statusName = tdx_status_name(r.status);
   countSeamcall(kt.ctx.metrics, name, statusName);
-  const detail = forced === null && r.status === TDX_SUCCESS ? SUCCESS_DETAIL : seamcallDetail(r, forced !== null);
-  events.end(t.id, statusName, detail);
-  return r;
+  const detail = forced === null && r.status === TDX_SUCCESS ? SUCCESS_DETAIL_EVENT : seamcallDetail(r, forced !== null);
+  kt.ctx.events.end(t.id, statusName, detail);
 }
 
 /** The raw outputs of a SEAMCALL for its event: RAX, and RCX/RDX when it failed. */
@@ -119,6 +131,7 @@ function seamcallDetail(r: SeamcallResult, injected: boolean): string {
 
 /** seamcallDetail of a plain TDX_SUCCESS, the common case, built once. */
 const SUCCESS_DETAIL = seamcallDetail(seamcallResult(TDX_SUCCESS), false);
+const SUCCESS_DETAIL_EVENT = new EventString(SUCCESS_DETAIL);
 
 /**
  * kvm_make_all_cpus_request(kvm, KVM_REQ_OUTSIDE_GUEST_MODE): every vCPU leaves guest mode and
@@ -197,7 +210,11 @@ function tdxErr(kt: KvmTdx, r: SeamcallResult): string {
 /** tdx_mem_page_aug(): TDH.MEM.PAGE.AUG; BUSY is -EBUSY (the fault is retried), else TDX_BUG_ON_2. */
 export function* tdx_mem_page_aug(kt: KvmTdx, t: SimThread, gfn: number, level: number, pfn: number): Proc<number> {
   const rcx = page_info(gfn, pg_level_to_tdx_sept_level(level));
-  const r = yield* seamcall(kt, t, 'TDH.MEM.PAGE.AUG', gfn, level, () => tdh_mem_page_aug(kt.td, rcx, PA(pfn)));
+  // seamcall() written out: one call per private fault, so no closure and no nested generator.
+  if (mustYieldStep()) yield STEP;
+  const forced = seamcallOpen(kt, t, 'TDH.MEM.PAGE.AUG', gfn, level);
+  const r = forced !== null ? seamcallResult(forced) : tdh_mem_page_aug(kt.td, rcx, PA(pfn));
+  seamcallClose(kt, t, 'TDH.MEM.PAGE.AUG', r, forced);
   if (tdx_operand_busy(r.status)) return -EBUSY;
   if (TDX_BUG_ON(kt.ctx, t, r.status !== TDX_SUCCESS, 'TDH.MEM.PAGE.AUG', () => tdxErr(kt, r))) return -EIO;
   return 0;

@@ -25,6 +25,10 @@ import {
   spte_to_pfn,
 } from '../../../shared/spte.ts';
 import { u64_hex, type U64 } from '../../../shared/u64.ts';
+import { EventString } from '../event_sink.ts';
+
+/** An event name of every fault (EventString: interned once per run). */
+const HANDLE_CHANGED_SPTE = new EventString('handle_changed_spte');
 
 /** What a change is, computed once before any check (the kernel's derived booleans). */
 interface SpteChange {
@@ -98,7 +102,7 @@ export function handle_changed_spte(kvm: KvmMmu, t: SimThread, sp: kvm_mmu_page,
   if (kvm.config.ops.kind === 'unified') return handleChangedSpteUnified(kvm, t, sp, gfn, old, nw, level, shared);
   const c = spteChange(old, nw, level);
   if (handleChangedSpteChecks(kvm, t, c, gfn, old, nw, level)) return DONE;
-  kvm.ctx.events.begin(t.id, 'mmu', 'handle_changed_spte', gfn, level);
+  kvm.ctx.events.begin(t.id, 'mmu', HANDLE_CHANGED_SPTE, gfn, level);
   if (c.is_leaf !== c.was_leaf) kvm.kvm_update_page_stats(level, c.is_leaf ? 1 : -1);
   if (removesTable(kvm, t, c)) return handleRemovedPtThenEnd(kvm, t, old, shared);
   kvm.ctx.events.end(t.id);
@@ -126,7 +130,7 @@ export function* __handle_changed_spte(kvm: KvmMmu, t: SimThread, sp: kvm_mmu_pa
   const c = spteChange(old, nw, level);
   if (handleChangedSpteChecks(kvm, t, c, gfn, old, nw, level)) return 0;
   const ops = kvm.config.ops;
-  kvm.ctx.events.begin(t.id, 'mmu', 'handle_changed_spte', gfn, level);
+  kvm.ctx.events.begin(t.id, 'mmu', HANDLE_CHANGED_SPTE, gfn, level);
   let r = 0;
   if (removesTable(kvm, t, c)) {
     // The strawman sends the table's removal through the one hook, before the children are

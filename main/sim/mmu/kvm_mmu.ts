@@ -24,6 +24,7 @@ import {
   spte_to_pfn,
 } from '../../../shared/spte.ts';
 import type { U64 } from '../../../shared/u64.ts';
+import { rem_pow2 } from '../int_rem.ts';
 
 export interface MmuConfig {
   /** Root level: 4 (GPAW 48) or 5 (GPAW 52). */
@@ -58,6 +59,9 @@ export interface MmuStats {
   tdp_mmu_pages: number;
 }
 
+/** spte_to_child_sp's cache has CHILD_CACHE_MASK + 1 slots, chosen by the low PFN bits. */
+const CHILD_CACHE_MASK = 7;
+
 export class KvmMmu {
   readonly config: MmuConfig;
   readonly ctx: SimContext;
@@ -73,6 +77,9 @@ export class KvmMmu {
    * PfnMap look-up near the last one is an array load, where a Map look-up is a hash probe.
    */
   readonly #spIndex = new PfnMap<kvm_mmu_page>();
+  /** spte_to_child_sp's cache: by slot, an SPTE value and the (not freed) table it points at. */
+  readonly #childCacheSpte = new Float64Array(CHILD_CACHE_MASK + 1);
+  readonly #childCacheSp: (kvm_mmu_page | null)[] = new Array<kvm_mmu_page | null>(CHILD_CACHE_MASK + 1).fill(null);
   /** Per thread id: its kvm_tdp_mmu_map iterator (tdp_mmu_map.ts faultIterOf). */
   readonly faultIters: (tdp_iter | undefined)[] = [];
   readonly stats: MmuStats = { pages: [0, 0, 0, 0, 0, 0], tdp_mmu_pages: 0 };
@@ -196,7 +203,19 @@ export class KvmMmu {
 
   /** spte_to_child_sp(spte): the table a present non-leaf SPTE points at, or null. */
   spte_to_child_sp(spte: U64): kvm_mmu_page | null {
-    return this.#spIndex.get(spte_to_pfn(spte)) ?? null;
+    // Walks follow the same few non-leaf SPTEs over and over (the fault path's and the checker's
+    // walks from the root): remember the last SPTE seen per slot and the table it led to. While
+    // that table is not freed, its PFN maps to it (only tdp_mmu_free_sp removes it), so the same
+    // SPTE value leads to it again. Saves spte_to_pfn, whose 64-bit remainder is slow.
+    const slot = ((spte / 4096) | 0) & CHILD_CACHE_MASK;
+    const cached = this.#childCacheSp[slot];
+    if (cached !== null && this.#childCacheSpte[slot] === spte && !cached.freed) return cached;
+    const child = this.#spIndex.get(spte_to_pfn(spte)) ?? null;
+    if (child !== null) {
+      this.#childCacheSpte[slot] = spte;
+      this.#childCacheSp[slot] = child;
+    }
+    return child;
   }
 
   /** kvm_update_page_stats(kvm, level, delta). */
@@ -323,12 +342,12 @@ export const PAGES_PER_LEVEL: readonly number[] = [0, 1, 512, 512 ** 2, 512 ** 3
 
 /** SPTE_INDEX(gfn << PAGE_SHIFT, level), in arithmetic: GFNs may exceed 2^32. */
 export function spteIndex(gfn: number, level: number): number {
-  return Math.floor(gfn / PAGES_PER_LEVEL[level]) % SPTE_ENT_PER_PAGE;
+  return rem_pow2(Math.floor(gfn / PAGES_PER_LEVEL[level]), SPTE_ENT_PER_PAGE);
 }
 
 /** gfn_round_for_level(gfn, level). */
 export function gfn_round_for_level(gfn: number, level: number): number {
-  return gfn - (gfn % PAGES_PER_LEVEL[level]);
+  return gfn - rem_pow2(gfn, PAGES_PER_LEVEL[level]);
 }
 
 /** Which tree's events an SPTE write in `sp` belongs to. */

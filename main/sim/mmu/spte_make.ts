@@ -18,6 +18,7 @@ import {
   spte_to_pfn,
 } from '../../../shared/spte.ts';
 import { TWO_40, type U64 } from '../../../shared/u64.ts';
+import { rem_pow2 } from '../int_rem.ts';
 
 /** The low 12 bits of a writable RAM leaf: RWX, WB, IPAT, A, D, MMU-present. */
 const LEAF_LOW_BITS = VMX_EPT_RWX_MASK | VMX_EPT_MT_WB | VMX_EPT_IPAT_BIT | VMX_EPT_ACCESS_BIT | VMX_EPT_DIRTY_BIT | SPTE_MMU_PRESENT_MASK;
@@ -58,7 +59,7 @@ export function make_small_spte(hugeSpte: U64, childLevel: number, index: number
  */
 export function make_huge_spte(smallSpte: U64, level: number): U64 {
   const pfn = spte_to_pfn(smallSpte);
-  const basePfn = pfn - (pfn % KVM_PAGES_PER_HPAGE(level));
+  const basePfn = pfn - rem_pow2(pfn, KVM_PAGES_PER_HPAGE(level));
   const attrs = smallSpte - pfn * 4096;
   const large = (attrs & PT_PAGE_SIZE_MASK) !== 0 ? 0 : PT_PAGE_SIZE_MASK;
   return attrs + large + basePfn * 4096;

@@ -15,6 +15,13 @@ import { tdp_mmu_split_huge_page } from './tdp_mmu_split.ts';
 import { make_nonleaf_spte, make_spte } from './spte_make.ts';
 import { PG_LEVEL_2M, PG_LEVEL_4K, is_frozen_spte, is_large_pte, is_last_spte, is_shadow_present_pte } from '../../../shared/spte.ts';
 import type { U64 } from '../../../shared/u64.ts';
+import { rem_pow2 } from '../int_rem.ts';
+import { EventString } from '../event_sink.ts';
+
+/** Event strings of every fault (EventString: interned once per run). */
+const KVM_TDP_MMU_MAP = new EventString('kvm_tdp_mmu_map');
+const PRIVATE = new EventString('private');
+const SHARED = new EventString('shared');
 
 /** enum ret_pf (mmu_internal.h). */
 export const RET_PF_CONTINUE = 0;
@@ -25,6 +32,8 @@ export const RET_PF_INVALID = 4;
 export const RET_PF_FIXED = 5;
 export const RET_PF_SPURIOUS = 6;
 export const RET_PF_NAMES = ['RET_PF_CONTINUE', 'RET_PF_RETRY', 'RET_PF_EMULATE', 'RET_PF_WRITE_PROTECTED', 'RET_PF_INVALID', 'RET_PF_FIXED', 'RET_PF_SPURIOUS'] as const;
+/** RET_PF_NAMES as EventStrings, for the status of every kvm_tdp_mmu_map span. */
+const RET_PF_EVENT_NAMES = RET_PF_NAMES.map((n) => new EventString(n));
 
 /** struct kvm_page_fault, the fields the TDP MMU map uses. */
 export interface kvm_page_fault {
@@ -100,7 +109,7 @@ export function tdp_mmu_get_root_for_fault(kvm: KvmMmu, fault: kvm_page_fault): 
  */
 export function* kvm_tdp_mmu_map(kvm: KvmMmu, t: SimThread, fault: kvm_page_fault): Proc<number> {
   kvm_mmu_hugepage_adjust(kvm, fault);
-  kvm.ctx.events.begin(t.id, 'mmu', 'kvm_tdp_mmu_map', fault.gfn, fault.goal_level, fault.is_private ? 'private' : 'shared');
+  kvm.ctx.events.begin(t.id, 'mmu', KVM_TDP_MMU_MAP, fault.gfn, fault.goal_level, fault.is_private ? PRIVATE : SHARED);
   const root = tdp_mmu_get_root_for_fault(kvm, fault);
   const mirror = root.role.is_mirror;
   kvm.rcu.rcu_read_lock(t);
@@ -138,7 +147,7 @@ export function* kvm_tdp_mmu_map(kvm: KvmMmu, t: SimThread, fault: kvm_page_faul
     ret = RET_PF_RETRY;
   }
   kvm.rcu.rcu_read_unlock(t);
-  kvm.ctx.events.end(t.id, RET_PF_NAMES[ret]);
+  kvm.ctx.events.end(t.id, RET_PF_EVENT_NAMES[ret]);
   return ret;
 }
 
@@ -196,7 +205,7 @@ export function* tdp_mmu_link_sp(kvm: KvmMmu, t: SimThread, iter: tdp_iter, sp: 
  */
 function* tdp_mmu_map_handle_target_level(kvm: KvmMmu, t: SimThread, fault: kvm_page_fault, iter: tdp_iter): Proc<number> {
   if (WARN_ON_ONCE(kvm.ctx, t, iter.sp.role.level !== fault.goal_level, 'tdp_mmu_map_handle_target_level', 'table level != goal level')) return RET_PF_RETRY;
-  const pfn = fault.pfnForGfn - (fault.gfn % PAGES_PER_LEVEL[fault.goal_level]);
+  const pfn = fault.pfnForGfn - rem_pow2(fault.gfn, PAGES_PER_LEVEL[fault.goal_level]);
   const nw = make_spte(pfn, fault.goal_level);
   if (nw === iter.old_spte) return RET_PF_SPURIOUS;
   const old = iter.old_spte;

@@ -24,6 +24,10 @@ import {
   is_shadow_present_pte,
 } from '../../../shared/spte.ts';
 import { u64_hex, type U64 } from '../../../shared/u64.ts';
+import { EventString } from '../event_sink.ts';
+
+/** An event name of every fault (EventString: interned once per run). */
+const TDP_MMU_SET_SPTE_ATOMIC = new EventString('tdp_mmu_set_spte_atomic');
 
 /** The SPTE-write event: an `mmu` instant named after the primitive, on the table's tree. */
 export function emitSpteWrite(kvm: KvmMmu, t: SimThread, sp: kvm_mmu_page, name: string, gfn: number, level: number, old: U64, nw: U64, status = ''): void {
@@ -97,7 +101,7 @@ function* setMirrorSpteAtomicPerOp(kvm: KvmMmu, t: SimThread, ops: PerOpExternal
  */
 export function* tdp_mmu_set_spte_atomic(kvm: KvmMmu, t: SimThread, iter: tdp_iter, nw: U64): Proc<number> {
   lockdep_assert_held_read(kvm.ctx, t, 'tdp_mmu_set_spte_atomic');
-  kvm.ctx.events.begin(t.id, 'mmu', 'tdp_mmu_set_spte_atomic', iter.gfn, iter.level);
+  kvm.ctx.events.begin(t.id, 'mmu', TDP_MMU_SET_SPTE_ATOMIC, iter.gfn, iter.level);
   const ops = kvm.config.ops;
   let r: number;
   if (ops.kind === 'per-op') {

@@ -34,6 +34,7 @@ import {
   LOCK_RET_SUCCESS, TDX_LOCK_SHARED, acquire_sharex_lock, acquire_sharex_lock_sh, release_sharex_lock,
   release_sharex_lock_sh, type LockType,
 } from './tdx_locks.ts';
+import { rem_pow2 } from '../int_rem.ts';
 
 const NO_LOCK = -1;
 
@@ -107,7 +108,7 @@ export function seamcall_prologue(td: Td, leaf: number, tdrOperandId: number, td
 
 /** The TDX level in a GPA|level operand (bits 2:0). */
 export function page_info_level(rcx: number): number {
-  return rcx % 8;
+  return rem_pow2(rcx, 8);
 }
 
 /** The GFN in a GPA|level operand (bits 51:12). */
@@ -126,10 +127,10 @@ export function page_info(gfn: number, tdxLevel: number): number {
  */
 export function verify_page_info_input(rcx: number, minLevel: number, maxLevel: number): boolean {
   if (!Number.isSafeInteger(rcx) || rcx < 0 || rcx >= 2 ** 52) return false;
-  if (Math.floor(rcx / 8) % 512 !== 0) return false;
+  if (rem_pow2(Math.floor(rcx / 8), 512) !== 0) return false;
   const level = page_info_level(rcx);
   if (level < minLevel || level > maxLevel) return false;
-  return page_info_gfn(rcx) % POW512[level] === 0;
+  return rem_pow2(page_info_gfn(rcx), POW512[level]) === 0;
 }
 
 /**

@@ -10,6 +10,7 @@
 // modeled: every 4K PAMT entry always exists.
 import { assert } from '../checks.ts';
 import { PfnMap } from '../pfn_map.ts';
+import { rem_pow2 } from '../int_rem.ts';
 
 export { PfnMap };
 
@@ -61,7 +62,7 @@ export function pamtClone(p: Pamt): Pamt {
 }
 
 function alignDown(pfn: number, size: number): number {
-  return pfn - (pfn % PAGES_PER_SIZE[size]);
+  return pfn - rem_pow2(pfn, PAGES_PER_SIZE[size]);
 }
 
 /** The result of pamt_walk: the entry covering a 4K pfn and its size, or null when free. */
@@ -90,7 +91,7 @@ export function pamt_get(p: Pamt, pfn: number, size: number): PamtEntry | undefi
 /** A free 4K page: no assigned entry covers it at any size. */
 export function pamt_is_4k_free(p: Pamt, pfn: number): boolean {
   // pamt_walk(p, pfn) === null, without allocating: this is on every AUG and SEPT.ADD.
-  return !p.bySize[PT_4KB].has(pfn) && !p.bySize[PT_2MB].has(pfn - (pfn % 512)) && !p.bySize[PT_1GB].has(pfn - (pfn % 262144));
+  return !p.bySize[PT_4KB].has(pfn) && !p.bySize[PT_2MB].has(pfn - rem_pow2(pfn, 512)) && !p.bySize[PT_1GB].has(pfn - rem_pow2(pfn, 262144));
 }
 
 /** pamt_is_2mb_range_free: the 1G and 2M entries and all 512 4K entries are free. */

@@ -21,6 +21,7 @@ import { TDX_SUCCESS, type TdxStatus } from '../../../shared/tdx_status.ts';
 import type { U64 } from '../../../shared/u64.ts';
 import { newSharexLock, type SharexLock } from './tdx_locks.ts';
 import { PT_TDCX, PT_TDR, PT_TDVPR, newPamt, pamtClone, pamt_assign, type Pamt } from './pamt.ts';
+import { rem_pow2 } from '../int_rem.ts';
 
 /** TDR lifecycle states. */
 export const TD_HKID_ASSIGNED = 0;
@@ -209,7 +210,7 @@ export function td_hkid_assigned(td: Td): boolean {
 
 /** Index of the entry covering `gfn` in a page whose entries are at `level`. */
 export function sept_index(gfn: number, level: number): number {
-  return Math.floor(gfn / POW512[level]) % 512;
+  return rem_pow2(Math.floor(gfn / POW512[level]), 512);
 }
 
 /** The first GFN an entry covers. */
