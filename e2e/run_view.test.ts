@@ -210,6 +210,43 @@ describe('Run view in Chromium on real engine runs', () => {
     await page.close();
   });
 
+  it('selecting an operation draws flows to the SEAMCALLs and entry writes it caused', async () => {
+    // The busy run: no other test moves its saved view (the split run's tests do).
+    const page = await openRun(busy.runId);
+    // Caused = descendants by the recorded parent chain, walked here independently of the store.
+    const causedBy = (op: SimEvent): SimEvent[] =>
+      busy.events.filter((e) => {
+        if (e.seq <= op.seq || (e.tree === 'none' && e.layer !== 'tdx')) return false;
+        for (let p = e.parent; p >= 0; p = busy.events[p].parent) if (p === op.seq) return true;
+        return false;
+      });
+    const op = busy.events.find((e) => e.layer === 'op' && causedBy(e).some((c) => c.name === 'TDH.MEM.PAGE.AUG'))!;
+    expect(op).toBeDefined();
+    const want = causedBy(op);
+    await cursorNear(page, op.seq);
+    for (let i = 0; i < 8 && (await attr(page, 'visibleEnd')) - (await attr(page, 'visibleStart')) > (op.end - op.seq) * 3; i++) await page.keyboard.press('w');
+    await expect.poll(() => canvasOf(page).getAttribute('data-mode')).toBe('events');
+    const p = await slicePoint(page, op.seq, op.thread, 'op');
+    await page.mouse.click(p.x, p.y);
+    await expect.poll(() => attr(page, 'selectedSeq')).toBe(op.seq);
+    const [start, end] = [await attr(page, 'visibleStart'), await attr(page, 'visibleEnd')];
+    const onScreen = want.filter((e) => e.seq >= start - 1 && e.seq <= end).length;
+    expect(onScreen).toBeGreaterThan(0);
+    await expect.poll(() => attr(page, 'drawnFlows')).toBe(onScreen);
+    const listed = await page.getByTestId('caused').locator('li button').allTextContents();
+    expect(listed).toEqual(want.slice(0, listed.length).map((e) => `#${e.seq} ${e.name}`));
+    expect(await page.getByTestId('caused-summary').textContent()).toContain(`${want.filter((e) => e.layer === 'tdx').length} SEAMCALLs`);
+    mkdirSync(join(ROOT, 'test-results'), { recursive: true });
+    await page.screenshot({ path: join(ROOT, 'test-results/run-view-flows.png'), fullPage: true });
+    // Selecting an effect that caused nothing itself clears the flows.
+    const quiet = want.slice(0, listed.length).find((e) => causedBy(e).length === 0)!;
+    expect(quiet).toBeDefined();
+    await page.getByTestId('caused').getByRole('button', { name: `#${quiet.seq} ${quiet.name}`, exact: true }).click();
+    await expect.poll(() => attr(page, 'selectedSeq')).toBe(quiet.seq);
+    await expect.poll(() => attr(page, 'drawnFlows')).toBe(0);
+    await page.close();
+  });
+
   it('screenshots both views just after the split, and no console errors happened', async () => {
     const page = await openRun(split.runId);
     const splitSpan = split.events.find((e) => e.name === 'tdp_mmu_split_huge_page')!;

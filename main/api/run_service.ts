@@ -2,14 +2,14 @@
 // Every answer is bounded by the call's arguments (buckets, rows, limit), so the renderer can
 // open a 1,000,000-event run without main ever shipping it whole.
 import type { RunsApi, RunViewState } from '../../shared/api/runs.ts';
-import { RELATED_SCAN_EVENTS } from '../../shared/api/runs.ts';
+import { FLOWS_MAX, RELATED_SCAN_EVENTS } from '../../shared/api/runs.ts';
 import { err, ok, type Result } from '../../shared/api/contract.ts';
 import type { SimEvent } from '../../shared/event.ts';
 import { eventAt } from '../store/events_read.ts';
 import { eventWithParents, eventsWindow, lastWriter, nextEvent, prevEvent, searchEvents } from '../store/queries.ts';
 import { InspectorIndexes } from '../store/inspector_index.ts';
 import { inspectorState } from '../store/inspector_state.ts';
-import { nextWrite, openSpansAt, rangeKindCounts, runMarkers } from '../store/run_view_queries.ts';
+import { causedEvents, nextWrite, openSpansAt, rangeKindCounts, runMarkers } from '../store/run_view_queries.ts';
 import { exportRunText, importRunText } from '../store/share.ts';
 import type { Store } from '../store/store.ts';
 import type { ApiEventHub } from './event_hub.ts';
@@ -64,7 +64,15 @@ export function createRunService(deps: RunServiceDeps): RunsApi {
         if (found === null) return err('not-found', `run ${runId} has no event ${seq}`, 'args.seq');
         const run = store.getRun(runId)!;
         const { prevWrite, nextWrite: next } = neighbourWrites(runId, found.event);
-        return ok({ ...found, threadName: run.threadNames[found.event.thread] ?? `thread ${found.event.thread}`, prevWrite, nextWrite: next });
+        const caused = causedEvents(db, runId, found.event, FLOWS_MAX, RELATED_SCAN_EVENTS);
+        return ok({
+          ...found,
+          threadName: run.threadNames[found.event.thread] ?? `thread ${found.event.thread}`,
+          prevWrite,
+          nextWrite: next,
+          caused: caused.events,
+          causedTruncated: caused.truncated,
+        });
       }),
     stateAt: ({ runId, seq, gfnStart, gfnEnd }) =>
       withRun(runId, 'args.runId', (eventCount) => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimEvent } from '../../shared/event.ts';
-import { isBusyStatus, nextWrite, openSpansAt, rangeKindCounts, runMarkers } from './run_view_queries.ts';
+import { causedEvents, isBusyStatus, nextWrite, openSpansAt, rangeKindCounts, runMarkers } from './run_view_queries.ts';
 import { eventsRange } from './events_read.ts';
 import { Store } from './store.ts';
 import { recordGenerated, tmpDbFile, type Recorded } from './testing/helpers.ts';
@@ -18,6 +18,12 @@ function findEvent(pred: (e: SimEvent) => boolean): SimEvent {
   const e = run.events.find(pred);
   if (e === undefined) throw new Error('generator produced no such event');
   return e;
+}
+
+/** True when `e`'s parent chain reaches `ancestor`: the definition of "caused by", walked. */
+function descendsFrom(e: SimEvent, ancestor: number): boolean {
+  for (let p = e.parent; p >= 0; p = run.events[p].parent) if (p === ancestor) return true;
+  return false;
 }
 
 describe('range counts, markers, next write, open spans', () => {
@@ -51,5 +57,28 @@ describe('range counts, markers, next write, open spans', () => {
     const spans = openSpansAt(store.readable, run.runId, from, events);
     expect(spans.some((s) => s.seq === op.seq)).toBe(true);
     expect(spans.every((s) => s.seq < from)).toBe(true);
+  });
+
+  it("causedEvents are a span's descendant writes and SEAMCALLs, by the parent chain", () => {
+    const effect = (e: SimEvent): boolean => e.tree !== 'none' || e.layer === 'tdx';
+    const ops = run.events.filter((e) => e.layer === 'op' && e.end > e.seq).slice(0, 40);
+    let nonEmpty = 0;
+    for (const op of ops) {
+      const want = run.events.filter((e) => e.seq > op.seq && effect(e) && descendsFrom(e, op.seq)).map((e) => e.seq);
+      const got = causedEvents(store.readable, run.runId, op, 1000, 1 << 20);
+      expect(got.events.map((e) => e.seq)).toEqual(want);
+      expect(got.truncated).toBe(false);
+      if (want.length > 0) nonEmpty++;
+    }
+    expect(nonEmpty).toBeGreaterThan(10);
+  });
+
+  it('causedEvents stops at max and says so; an instant causes nothing', () => {
+    const op = findEvent((e) => e.layer === 'op' && run.events.filter((c) => c.tree !== 'none' && descendsFrom(c, e.seq)).length >= 3);
+    const got = causedEvents(store.readable, run.runId, op, 2, 1 << 20);
+    expect(got.events).toHaveLength(2);
+    expect(got.truncated).toBe(true);
+    const instant = findEvent((e) => e.end === e.seq);
+    expect(causedEvents(store.readable, run.runId, instant, 10, 1 << 20)).toEqual({ events: [], truncated: false });
   });
 });

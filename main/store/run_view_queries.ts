@@ -1,12 +1,12 @@
 // Queries of the Run view that the general ones (queries.ts) do not answer: counts by kind over
-// a range, the timeline's markers, an entry's next write, and the spans still open at the left
-// edge of a timeline window. Each is one bounded scan of the events table, so the renderer never
+// a range, the timeline's markers, an entry's next write, the effects a span caused (its flows),
+// and the spans still open at the left edge of a timeline window. Each is one bounded scan of the events table, so the renderer never
 // holds a whole run. The inspector's queries (its two trees built, merged and compared in main)
 // are in inspector_state.ts and the inspector_*.ts files it uses.
 import { LAYERS, LAYER_ID, TREE_ID, type SimEvent, type Tree } from '../../shared/event.ts';
 import { MARKERS_MAX, type RangeKindCounts, type RunMarker } from '../../shared/api/runs.ts';
 import { eventKey, prepared, type ReadableDB } from './db.ts';
-import { eventAt, runStrings } from './events_read.ts';
+import { EVENT_SELECT, eventAt, rowToEvent, runStrings, type EventRow } from './events_read.ts';
 
 /** Counts by (layer, name, status) over [seqFrom, seqTo): one grouped scan of the range. */
 export function rangeKindCounts(db: ReadableDB, runId: number, seqFrom: number, seqTo: number): RangeKindCounts {
@@ -54,6 +54,22 @@ export function nextWrite(db: ReadableDB, runId: number, seq: number, tree: Tree
   const r = prepared(db, 'SELECT min(key) AS key FROM events WHERE key > ? AND key <= ? AND tree = ? AND level = ? AND gfn = ?')
     .get(eventKey(runId, seq), eventKey(runId, seq + scanMax), TREE_ID[tree], level, gfn) as { key: number | null };
   return r.key === null ? -1 : r.key - eventKey(runId, 0);
+}
+
+/**
+ * The effects of span `e`: the entry writes and SEAMCALLs its thread made inside it, in order,
+ * at most `max` (`truncated` says there were more), searched within `scanMax` events. A thread
+ * runs one call stack, so its events inside a span's [seq, end] are that span's descendants
+ * (the parent chain); the timeline draws them as flows from the operation to what it caused.
+ */
+export function causedEvents(db: ReadableDB, runId: number, e: SimEvent, max: number, scanMax: number): { events: SimEvent[]; truncated: boolean } {
+  if (e.end <= e.seq && e.end !== -1) return { events: [], truncated: false };
+  const last = e.end === -1 ? e.seq + scanMax : Math.min(e.end, e.seq + scanMax);
+  const rows = prepared(db, `${EVENT_SELECT} WHERE key > ? AND key <= ? AND thread = ? AND (tree != ${TREE_ID.none} OR layer = ${LAYER_ID.tdx}) ORDER BY key LIMIT ?`)
+    .raw(true)
+    .all(eventKey(runId, e.seq), eventKey(runId, last), e.thread, max + 1) as EventRow[];
+  const strings = runStrings(db, runId);
+  return { events: rows.slice(0, max).map((r) => rowToEvent(r, strings)), truncated: rows.length > max };
 }
 
 /** At most this many spans are returned as open at a window's left edge. */

@@ -24,7 +24,16 @@ export interface RunEventDetails {
    */
   prevWrite: SimEvent | null;
   nextWrite: SimEvent | null;
+  /**
+   * For a span: what it caused, the timeline's flows. The entry writes and SEAMCALLs its thread
+   * made inside it, in order, at most FLOWS_MAX (`causedTruncated` says there were more).
+   */
+  caused: SimEvent[];
+  causedTruncated: boolean;
 }
+
+/** Effects of one span returned for its flows (a zap of a whole range causes thousands). */
+export const FLOWS_MAX = 256;
 
 /** Events after the one shown that are searched for its entry's next write. */
 export const RELATED_SCAN_EVENTS = 1 << 18;

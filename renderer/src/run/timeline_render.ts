@@ -5,7 +5,9 @@
 // - buckets (zoomed out): one bar per non-empty pixel bucket, coloured by its most frequent
 //   name, its height by the bucket's density (KernelShark's per-pixel bins).
 // Markers (checks, contention retries) are drawn on their lane and on the axis in both forms.
-import type { RunMarker } from '../../../shared/api/runs.ts';
+// Flows (Perfetto's flow arrows) go from the selected span to the entry writes and SEAMCALLs it
+// caused, each to its own lane, in both forms.
+import type { RunEventDetails, RunMarker } from '../../../shared/api/runs.ts';
 import type { Layer, SimEvent } from '../../../shared/event.ts';
 import type { SeqRange } from './buffered_bounds.ts';
 import type { Lane, LoadedPage } from './timeline_state.svelte.ts';
@@ -41,6 +43,8 @@ export interface RenderInput {
   cursor: number;
   selection: SeqRange | null;
   selectedSeq: number;
+  /** The selected span and what it caused (RunEventDetails.caused), or null. */
+  flows: { from: SimEvent; to: readonly SimEvent[] } | null;
   focusedLane: number;
   annotations: readonly { seq: number; text: string }[];
   palette: Palette;
@@ -49,6 +53,7 @@ export interface RenderInput {
 export interface RenderStats {
   drawnSlices: number;
   drawnMarkers: number;
+  drawnFlows: number;
   mode: 'events' | 'buckets' | 'empty';
 }
 
@@ -125,12 +130,13 @@ export function renderTimeline(input: RenderInput): RenderStats {
   ctx.beginPath();
   ctx.rect(LABEL_WIDTH_PX, 0, g.areaWidthPx, heightPx);
   ctx.clip();
-  let stats: RenderStats = { drawnSlices: 0, drawnMarkers: 0, mode: 'empty' };
+  let stats: RenderStats = { drawnSlices: 0, drawnMarkers: 0, drawnFlows: 0, mode: 'empty' };
   if (input.page !== null) {
     stats = input.page.window.events !== null ? drawEvents(ctx, g, input, input.page) : drawBuckets(ctx, g, input, input.page);
   }
   drawSelectionAndCursor(ctx, g, input);
   stats.drawnMarkers = drawMarkers(ctx, g, input);
+  stats.drawnFlows = drawFlows(ctx, g, input);
   drawAnnotations(ctx, g, input);
   ctx.restore();
   drawAxis(ctx, g, input);
@@ -197,7 +203,7 @@ function drawEvents(ctx: CanvasRenderingContext2D, g: TimelineGeometry, input: R
       ctx.fillText(e.status && e.layer === 'tdx' ? `${e.name} ${e.status}` : e.name, left, y + ROW_HEIGHT_PX / 2, room);
     }
   }
-  return { drawnSlices: drawn, drawnMarkers: 0, mode: 'events' };
+  return { drawnSlices: drawn, drawnMarkers: 0, drawnFlows: 0, mode: 'events' };
 }
 
 function drawBuckets(ctx: CanvasRenderingContext2D, g: TimelineGeometry, input: RenderInput, page: LoadedPage): RenderStats {
@@ -222,7 +228,7 @@ function drawBuckets(ctx: CanvasRenderingContext2D, g: TimelineGeometry, input: 
       drawn++;
     }
   }
-  return { drawnSlices: drawn, drawnMarkers: 0, mode: 'buckets' };
+  return { drawnSlices: drawn, drawnMarkers: 0, drawnFlows: 0, mode: 'buckets' };
 }
 
 /** Long spans as bars in their lane's top row, with their name where it fits. */
@@ -266,6 +272,56 @@ function drawMarkers(ctx: CanvasRenderingContext2D, g: TimelineGeometry, input: 
     ctx.fillRect(x - 0.5, AXIS_HEIGHT_PX - 6, 1, 6);
     drawn++;
   }
+  return drawn;
+}
+
+/** The flows to draw for the details shown: none until they are the selected event's own. */
+export function flowsOf(details: RunEventDetails | null, selectedSeq: number): RenderInput['flows'] {
+  if (details === null || details.event.seq !== selectedSeq || details.caused.length === 0) return null;
+  return { from: details.event, to: details.caused };
+}
+
+/** A lane's vertical middle of its top row, where a flow starts or ends. */
+function laneRowY(lane: number): number {
+  return AXIS_HEIGHT_PX + lane * LANE_HEIGHT_PX + 2 + ROW_HEIGHT_PX / 2;
+}
+
+/**
+ * Curved arrows from the selected span's start to each effect it caused that is on screen. The
+ * curve leaves to the right and enters from the left, so arrows into the same lane stay apart.
+ */
+function drawFlows(ctx: CanvasRenderingContext2D, g: TimelineGeometry, input: RenderInput): number {
+  const flows = input.flows;
+  if (flows === null) return 0;
+  const lanes = laneIndexMap(input.lanes);
+  const fromLane = lanes.get(`${flows.from.thread}:${flows.from.layer}`);
+  if (fromLane === undefined) return 0;
+  const x0 = g.seqToX(flows.from.seq) + 2;
+  const y0 = laneRowY(fromLane);
+  let drawn = 0;
+  ctx.strokeStyle = input.palette.focus;
+  ctx.fillStyle = input.palette.focus;
+  ctx.globalAlpha = 0.8;
+  for (const e of flows.to) {
+    if (e.seq < input.visible.start - 1 || e.seq > input.visible.end) continue;
+    const lane = lanes.get(`${e.thread}:${e.layer}`);
+    if (lane === undefined) continue;
+    const x1 = g.seqToX(e.seq + 0.5);
+    const y1 = laneRowY(lane);
+    const bend = Math.max(12, Math.min(60, Math.abs(x1 - x0) / 2));
+    ctx.beginPath();
+    ctx.moveTo(x0, y0);
+    ctx.bezierCurveTo(x0 + bend, y0, x1 - bend, y1, x1 - 4, y1);
+    ctx.stroke();
+    ctx.beginPath();
+    ctx.moveTo(x1, y1);
+    ctx.lineTo(x1 - 6, y1 - 3.5);
+    ctx.lineTo(x1 - 6, y1 + 3.5);
+    ctx.closePath();
+    ctx.fill();
+    drawn++;
+  }
+  ctx.globalAlpha = 1;
   return drawn;
 }
 
