@@ -210,8 +210,20 @@ describe('Run view in Chromium on real engine runs', () => {
     await page.close();
   });
 
+  it("W keeps zooming around the cursor, even on the run's first event", async () => {
+    const page = await openRun(busy.runId);
+    await cursorNear(page, 0);
+    for (let i = 0; i < 4; i++) {
+      const span = (await attr(page, 'visibleEnd')) - (await attr(page, 'visibleStart'));
+      await page.keyboard.press('w');
+      await expect.poll(async () => (await attr(page, 'visibleEnd')) - (await attr(page, 'visibleStart'))).toBeLessThan(span);
+      expect(await attr(page, 'visibleStart')).toBeLessThanOrEqual(0.5); // seq 0 stays on screen
+    }
+    await page.close();
+  });
+
   it('selecting an operation draws flows to the SEAMCALLs and entry writes it caused', async () => {
-    // The busy run: no other test moves its saved view (the split run's tests do).
+    // A 41-event run: its first fault is readable on screen after a few zoom steps.
     const page = await openRun(busy.runId);
     // Caused = descendants by the recorded parent chain, walked here independently of the store.
     const causedBy = (op: SimEvent): SimEvent[] =>
