@@ -59,10 +59,12 @@ export function recordRun(store: Store, input: RecordRunInput): RecordedRun {
   try {
     const result = runScenario(input.scenario, { design: input.design, seed: input.seed, schedule: input.schedule, chunkSize: RECORD_CHUNK_EVENTS, onChunk });
     recorder.finishRun(runId, { status: 'completed', outcome: result.outcome, metrics: result.metrics, hash: result.hash, timings: { simMs: performance.now() - started } });
+    recorder.checkpoint();
     return { runId, result, cancelled: false };
   } catch (thrown) {
     if (!(thrown instanceof RunCancelled)) throw thrown;
     recorder.finishRun(runId, { status: 'cancelled', outcome: null, metrics: null, hash: '' });
+    recorder.checkpoint();
     return { runId, result: null, cancelled: true };
   }
 }

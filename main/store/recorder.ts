@@ -322,7 +322,17 @@ export class Recorder {
       );
     })();
     this.#db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
-    if (!this.#db.inTransaction) this.#db.pragma('wal_checkpoint(PASSIVE)');
     this.#live = null;
+  }
+
+  /**
+   * Moves a finished run's WAL into the database file now (the fsync of db.ts), rather than in
+   * whichever later commit finds the WAL over the autocheckpoint size: a run job calls it after
+   * finishRun, off the UI's connection. Not part of recording: the run was durable in the WAL
+   * at its last commit, as a bare insert's rows are at theirs (the bench times it apart).
+   */
+  checkpoint(): void {
+    assert(this.#live === null, 'checkpoint while a run is recording');
+    if (!this.#db.inTransaction) this.#db.pragma('wal_checkpoint(PASSIVE)');
   }
 }
