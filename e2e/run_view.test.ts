@@ -247,7 +247,7 @@ describe('Run view in Chromium on real engine runs', () => {
     await expect.poll(() => attr(page, 'drawnFlows')).toBe(onScreen);
     const listed = await page.getByTestId('caused').locator('li button').allTextContents();
     expect(listed).toEqual(want.slice(0, listed.length).map((e) => `#${e.seq} ${e.name}`));
-    expect(await page.getByTestId('caused-summary').textContent()).toContain(`${want.filter((e) => e.layer === 'tdx').length} SEAMCALLs`);
+    expect(await page.getByTestId('caused-summary').textContent()).toContain(`${want.filter((e) => e.tree === 'none').length} SEAMCALLs, ${want.filter((e) => e.tree !== 'none').length} entry writes`);
     mkdirSync(join(ROOT, 'test-results'), { recursive: true });
     await page.screenshot({ path: join(ROOT, 'test-results/run-view-flows.png'), fullPage: true });
     // Selecting an effect that caused nothing itself clears the flows.
@@ -256,6 +256,18 @@ describe('Run view in Chromium on real engine runs', () => {
     await page.getByTestId('caused').getByRole('button', { name: `#${quiet.seq} ${quiet.name}`, exact: true }).click();
     await expect.poll(() => attr(page, 'selectedSeq')).toBe(quiet.seq);
     await expect.poll(() => attr(page, 'drawnFlows')).toBe(0);
+    await page.close();
+  });
+
+  it('Export run downloads the run file, trailer and all', async () => {
+    const page = await openRun(busy.runId);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('run-export').click()]);
+    expect(download.suggestedFilename()).toBe(`septwb-run-${busy.runId}.septwb-run.jsonl`);
+    const lines = readFileSync((await download.path())!, 'utf8').trimEnd().split('\n');
+    expect(JSON.parse(lines[0]).format).toBe('septwb/run');
+    const trailer = JSON.parse(lines[lines.length - 1]) as [string, { events: number }];
+    expect(trailer[0]).toBe('end');
+    expect(trailer[1].events).toBe(busy.events.length);
     await page.close();
   });
 

@@ -73,10 +73,13 @@ describe('range counts, markers, next write, open spans', () => {
     expect(nonEmpty).toBeGreaterThan(10);
   });
 
-  it('causedEvents stops at max and says so; an instant causes nothing', () => {
-    const op = findEvent((e) => e.layer === 'op' && run.events.filter((c) => c.tree !== 'none' && descendsFrom(c, e.seq)).length >= 3);
+  it('causedEvents keeps max / 2 of each kind and says it cut; an instant causes nothing', () => {
+    const seamcall = (c: SimEvent): boolean => c.layer === 'tdx' && c.tree === 'none';
+    const op = findEvent((e) => e.layer === 'op' && run.events.filter((c) => c.tree !== 'none' && descendsFrom(c, e.seq)).length >= 3 && run.events.some((c) => seamcall(c) && descendsFrom(c, e.seq)));
     const got = causedEvents(store.readable, run.runId, op, 2, 1 << 20);
-    expect(got.events).toHaveLength(2);
+    const firstWrite = run.events.find((c) => c.tree !== 'none' && descendsFrom(c, op.seq))!;
+    const firstSeamcall = run.events.find((c) => seamcall(c) && descendsFrom(c, op.seq))!;
+    expect(got.events.map((e) => e.seq)).toEqual([firstWrite.seq, firstSeamcall.seq].sort((a, b) => a - b));
     expect(got.truncated).toBe(true);
     const instant = findEvent((e) => e.end === e.seq);
     expect(causedEvents(store.readable, run.runId, instant, 10, 1 << 20)).toEqual({ events: [], truncated: false });

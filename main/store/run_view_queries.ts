@@ -57,19 +57,29 @@ export function nextWrite(db: ReadableDB, runId: number, seq: number, tree: Tree
 }
 
 /**
- * The effects of span `e`: the entry writes and SEAMCALLs its thread made inside it, in order,
- * at most `max` (`truncated` says there were more), searched within `scanMax` events. A thread
- * runs one call stack, so its events inside a span's [seq, end] are that span's descendants
- * (the parent chain); the timeline draws them as flows from the operation to what it caused.
+ * The effects of span `e`: the SEAMCALLs and the entry writes its thread made inside it, in
+ * order, at most `max` (half for each kind, so that a split's 512 fills do not hide its DEMOTE;
+ * `truncated` says a kind had more), searched within `scanMax` events. A thread runs one call
+ * stack, so its events inside a span's [seq, end] are that span's descendants (the parent
+ * chain); the timeline draws them as flows from the operation to what it caused.
  */
 export function causedEvents(db: ReadableDB, runId: number, e: SimEvent, max: number, scanMax: number): { events: SimEvent[]; truncated: boolean } {
   if (e.end <= e.seq && e.end !== -1) return { events: [], truncated: false };
   const last = e.end === -1 ? e.seq + scanMax : Math.min(e.end, e.seq + scanMax);
-  const rows = prepared(db, `${EVENT_SELECT} WHERE key > ? AND key <= ? AND thread = ? AND (tree != ${TREE_ID.none} OR layer = ${LAYER_ID.tdx}) ORDER BY key LIMIT ?`)
-    .raw(true)
-    .all(eventKey(runId, e.seq), eventKey(runId, last), e.thread, max + 1) as EventRow[];
+  const perKind = Math.max(1, Math.floor(max / 2));
+  const kinds = [`layer = ${LAYER_ID.tdx} AND tree = ${TREE_ID.none}`, `tree != ${TREE_ID.none}`];
   const strings = runStrings(db, runId);
-  return { events: rows.slice(0, max).map((r) => rowToEvent(r, strings)), truncated: rows.length > max };
+  const events: SimEvent[] = [];
+  let truncated = false;
+  for (const kind of kinds) {
+    const rows = prepared(db, `${EVENT_SELECT} WHERE key > ? AND key <= ? AND thread = ? AND ${kind} ORDER BY key LIMIT ?`)
+      .raw(true)
+      .all(eventKey(runId, e.seq), eventKey(runId, last), e.thread, perKind + 1) as EventRow[];
+    truncated ||= rows.length > perKind;
+    for (const r of rows.slice(0, perKind)) events.push(rowToEvent(r, strings));
+  }
+  events.sort((a, b) => a.seq - b.seq);
+  return { events, truncated };
 }
 
 /** At most this many spans are returned as open at a window's left edge. */

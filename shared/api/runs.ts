@@ -25,8 +25,9 @@ export interface RunEventDetails {
   prevWrite: SimEvent | null;
   nextWrite: SimEvent | null;
   /**
-   * For a span: what it caused, the timeline's flows. The entry writes and SEAMCALLs its thread
-   * made inside it, in order, at most FLOWS_MAX (`causedTruncated` says there were more).
+   * For a span: what it caused, the timeline's flows. The SEAMCALLs and entry writes its thread
+   * made inside it, in order, at most FLOWS_MAX / 2 of each (`causedTruncated` says a kind had
+   * more).
    */
   caused: SimEvent[];
   causedTruncated: boolean;

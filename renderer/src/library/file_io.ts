@@ -3,6 +3,9 @@
 // "schema": "septwb/scenario@1", a run is JSON Lines whose first line says "septwb/run", a
 // comparison is JSON with "format": "septwb/comparison"), so a renamed file still imports.
 
+import type { ApiError } from '../../../shared/api/contract.ts';
+import type { ApiClient } from '../lib/api_client.ts';
+
 export type SharedFileKind = 'scenario' | 'run' | 'comparison' | 'unknown';
 
 /** Offers `text` as a download named `fileName` (browser mode and Electron alike). */
@@ -15,6 +18,14 @@ export function downloadText(fileName: string, text: string, type = 'application
   link.click();
   link.remove();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+/** Downloads run `id` as its share file (the Library's and the Run view's Export); the error, if any. */
+export async function downloadRun(client: ApiClient, id: number): Promise<ApiError | null> {
+  const r = await client.api.exportRun({ id });
+  if (!r.ok) return r.error;
+  downloadText(r.value.fileName, r.value.text, 'application/x-ndjson');
+  return null;
 }
 
 /** What a file holds, from its first characters. */

@@ -9,7 +9,7 @@ import { locateJsonPath } from '../../../shared/json_locate.ts';
 import { parseScenarioText } from '../../../shared/scenario_validate.ts';
 import type { RunSummary, ScenarioSummary } from '../../../shared/store_types.ts';
 import type { ApiClient } from '../lib/api_client.ts';
-import { baseName, classifyText, downloadText } from './file_io.ts';
+import { baseName, classifyText, downloadRun, downloadText } from './file_io.ts';
 
 export const DELETE_UNDO_MS = 8000;
 /** Runs whose metrics are read for the divergence badge (the newest ones). */
@@ -174,9 +174,8 @@ export class LibraryModel {
   };
 
   exportRun = async (run: RunSummary): Promise<void> => {
-    const r = await this.#client.api.exportRun({ id: run.id });
-    if (!r.ok) return void (this.error = r.error);
-    downloadText(r.value.fileName, r.value.text, 'application/x-ndjson');
+    const error = await downloadRun(this.#client, run.id);
+    if (error !== null) this.error = error;
   };
 
   deleteRun = async (run: RunSummary): Promise<void> => {

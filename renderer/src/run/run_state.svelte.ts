@@ -12,6 +12,7 @@ import type {
 } from '../../../shared/api/runs.ts';
 import { ANNOTATIONS_MAX, ANNOTATION_TEXT_MAX } from '../../../shared/api/runs.ts';
 import type { SeqRange } from './buffered_bounds.ts';
+import { downloadRun } from '../library/file_io.ts';
 import { TimelineState } from './timeline_state.svelte.ts';
 
 export interface Annotation {
@@ -95,6 +96,12 @@ export class RunState {
     this.cursor = next;
     void this.loadInspector();
     this.scheduleSave();
+  };
+
+  /** Downloads this run as its share file (the same file the Library exports). */
+  exportFile = async (): Promise<void> => {
+    const error = await downloadRun(this.#client, this.run.id);
+    if (error !== null) this.message = error.message;
   };
 
   /** Selects an event: details panel, cursor on it, and the view moved to show it. */
