@@ -3,15 +3,13 @@
 // (per-op) stops the change with KVM_BUG_ON; run B (unified) lets it through to the TDX side,
 // which diverges and is noticed later. The comparison must line the operations up, find the
 // first behavioural difference in operation 1, colour the table and say so in the verdict.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Comparison, CompareViewState } from '../../shared/api/compare.ts';
 import { EventSink } from '../sim/event_sink.ts';
 import { newMetrics, countHookCall, countSeamcall } from '../sim/metrics.ts';
 import { Recorder } from '../store/recorder.ts';
 import { Store } from '../store/store.ts';
+import { tmpDbFile } from '../store/testing/helpers.ts';
 import { createCompareService, metricRows, metricsView, toneOf } from './compare_service.ts';
 import { ApiEventHub } from './event_hub.ts';
 
@@ -25,9 +23,6 @@ const SCENARIO = JSON.stringify({
   ],
 });
 
-function tmpDb(): string {
-  return path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'septwb-compare-')), 'c.db');
-}
 
 /** Records one run; `wrprot` emits operation 1's events for the design. */
 function record(store: Store, scenarioId: number, design: string, wrprot: (sink: EventSink, m: ReturnType<typeof newMetrics>) => void): number {
@@ -70,7 +65,7 @@ let runB: number;
 const hub = new ApiEventHub();
 
 beforeAll(() => {
-  store = Store.open(tmpDb());
+  store = Store.open(tmpDbFile());
   const scenarioId = store.putScenario({ name: 'seed leaf change', description: '', json: SCENARIO, builtin: false });
   runA = record(store, scenarioId, 'per-op', (sink, m) => {
     const seq = sink.instant(1, 'check', 'KVM_BUG_ON', -1, 0, 'none', null, null, 'tdp_mmu_set_spte', 'present-to-present leaf change on a mirror root');
@@ -171,7 +166,7 @@ describe('saved comparisons', () => {
     expect(file.ok && file.value.fileName).toBe('seed-leaf-change.per-op-vs-unified.septwb-compare.json');
     if (!file.ok) return;
 
-    const other = Store.open(tmpDb());
+    const other = Store.open(tmpDbFile());
     const there = createCompareService({ store: other, events: new ApiEventHub(), appVersion: 'test' });
     const imported = await there.importComparison({ text: file.value.text });
     expect(imported.ok).toBe(true);

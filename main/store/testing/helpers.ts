@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll } from 'vitest';
 import type { SimEvent } from '../../../shared/event.ts';
 import type { EntryState, TableState } from '../../../shared/store_types.ts';
 import { TREE_ID } from '../../../shared/event.ts';
@@ -12,8 +13,20 @@ import { Recorder } from '../recorder.ts';
 import type { Store } from '../store.ts';
 import { generateRun, type GenOptions } from './gen_events.ts';
 
+const created: string[] = [];
+
+// Each test file imports this module afresh (vitest isolates files), so this hook runs once at
+// the end of every file that uses tmpDir. A process 'exit' hook would not: vitest stops its
+// forks without one, and the directories (up to 10 MB each) were left behind, ~50 per run.
+afterAll(() => {
+  for (const dir of created.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh directory under the OS temp dir, removed after the test file that made it. */
 export function tmpDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'septwb-store-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'septwb-store-'));
+  created.push(dir);
+  return dir;
 }
 
 export function tmpDbFile(): string {
