@@ -23,7 +23,6 @@ const SCENARIO = JSON.stringify({
   ],
 });
 
-
 /** Records one run; `wrprot` emits operation 1's events for the design. */
 function record(store: Store, scenarioId: number, design: string, wrprot: (sink: EventSink, m: ReturnType<typeof newMetrics>) => void): number {
   const recorder = new Recorder(store.writable);

@@ -91,6 +91,16 @@ export class TimelineGeometry {
   }
 }
 
+/** Top of a lane's first slice row (slices, spans and bucket bars start here). */
+function laneRowTop(lane: number): number {
+  return AXIS_HEIGHT_PX + lane * LANE_HEIGHT_PX + 2;
+}
+
+/** Whether something drawn at one seq (a marker, a flow's head, an annotation) is on screen. */
+function instantOnScreen(seq: number, visible: SeqRange): boolean {
+  return seq >= visible.start - 1 && seq <= visible.end;
+}
+
 export function laneIndexMap(lanes: readonly Lane[]): Map<string, number> {
   return new Map(lanes.map((l, i) => [`${l.thread}:${l.layer}`, i]));
 }
@@ -130,13 +140,14 @@ export function renderTimeline(input: RenderInput): RenderStats {
   ctx.beginPath();
   ctx.rect(LABEL_WIDTH_PX, 0, g.areaWidthPx, heightPx);
   ctx.clip();
+  const lanes = laneIndexMap(input.lanes);
   let stats: RenderStats = { drawnSlices: 0, drawnMarkers: 0, drawnFlows: 0, mode: 'empty' };
   if (input.page !== null) {
-    stats = input.page.window.events !== null ? drawEvents(ctx, g, input, input.page) : drawBuckets(ctx, g, input, input.page);
+    stats = input.page.window.events !== null ? drawEvents(ctx, g, lanes, input, input.page) : drawBuckets(ctx, g, lanes, input, input.page);
   }
   drawSelectionAndCursor(ctx, g, input);
-  stats.drawnMarkers = drawMarkers(ctx, g, input);
-  stats.drawnFlows = drawFlows(ctx, g, input);
+  stats.drawnMarkers = drawMarkers(ctx, g, lanes, input);
+  stats.drawnFlows = drawFlows(ctx, g, lanes, input);
   drawAnnotations(ctx, g, input);
   ctx.restore();
   drawAxis(ctx, g, input);
@@ -169,8 +180,7 @@ function drawLaneBackgrounds(ctx: CanvasRenderingContext2D, g: TimelineGeometry,
   ctx.stroke();
 }
 
-function drawEvents(ctx: CanvasRenderingContext2D, g: TimelineGeometry, input: RenderInput, page: LoadedPage): RenderStats {
-  const lanes = laneIndexMap(input.lanes);
+function drawEvents(ctx: CanvasRenderingContext2D, g: TimelineGeometry, lanes: Map<string, number>, input: RenderInput, page: LoadedPage): RenderStats {
   const events = pageEvents(page);
   const depths = laneDepths(events);
   let drawn = 0;
@@ -186,7 +196,7 @@ function drawEvents(ctx: CanvasRenderingContext2D, g: TimelineGeometry, input: R
     const x1 = Math.max(x0 + 2, g.seqToX(last + 1) - 1);
     if (x1 < xMin || x0 > xMax) continue;
     const depth = Math.min(depths.get(e.seq) ?? 0, 1);
-    const y = AXIS_HEIGHT_PX + lane * LANE_HEIGHT_PX + 2 + depth * ROW_HEIGHT_PX;
+    const y = laneRowTop(lane) + depth * ROW_HEIGHT_PX;
     ctx.fillStyle = sliceColour(e.layer, e.name, e.status);
     ctx.fillRect(x0, y, x1 - x0, ROW_HEIGHT_PX - 1);
     if (e.seq === input.selectedSeq) {
@@ -206,15 +216,14 @@ function drawEvents(ctx: CanvasRenderingContext2D, g: TimelineGeometry, input: R
   return { drawnSlices: drawn, drawnMarkers: 0, drawnFlows: 0, mode: 'events' };
 }
 
-function drawBuckets(ctx: CanvasRenderingContext2D, g: TimelineGeometry, input: RenderInput, page: LoadedPage): RenderStats {
-  const lanes = laneIndexMap(input.lanes);
+function drawBuckets(ctx: CanvasRenderingContext2D, g: TimelineGeometry, lanes: Map<string, number>, input: RenderInput, page: LoadedPage): RenderStats {
   const { seqStart, bucketSize } = page.window;
   const densityFull = Math.log2(1 + bucketSize);
   let drawn = drawSpans(ctx, g, lanes, input.opSpans, input.visible);
   for (const bins of page.window.lanes) {
     const lane = lanes.get(`${bins.thread}:${bins.layer}`);
     if (lane === undefined) continue;
-    const laneTop = AXIS_HEIGHT_PX + lane * LANE_HEIGHT_PX + 2;
+    const laneTop = laneRowTop(lane);
     const full = LANE_HEIGHT_PX - 4;
     for (let i = 0; i < bins.counts.length; i++) {
       const count = bins.counts[i];
@@ -242,7 +251,7 @@ function drawSpans(ctx: CanvasRenderingContext2D, g: TimelineGeometry, lanes: Ma
     if (lane === undefined || last < visible.start || e.seq > visible.end) continue;
     const x0 = Math.max(LABEL_WIDTH_PX, g.seqToX(e.seq));
     const x1 = Math.max(x0 + 2, Math.min(g.widthPx, g.seqToX(last + 1)));
-    const y = AXIS_HEIGHT_PX + lane * LANE_HEIGHT_PX + 2;
+    const y = laneRowTop(lane);
     ctx.fillStyle = sliceColour(e.layer, e.name, e.status);
     ctx.fillRect(x0, y, x1 - x0, ROW_HEIGHT_PX - 1);
     if (x1 - x0 > TEXT_MIN_WIDTH_PX) {
@@ -254,11 +263,10 @@ function drawSpans(ctx: CanvasRenderingContext2D, g: TimelineGeometry, lanes: Ma
   return drawn;
 }
 
-function drawMarkers(ctx: CanvasRenderingContext2D, g: TimelineGeometry, input: RenderInput): number {
-  const lanes = laneIndexMap(input.lanes);
+function drawMarkers(ctx: CanvasRenderingContext2D, g: TimelineGeometry, lanes: Map<string, number>, input: RenderInput): number {
   let drawn = 0;
   for (const m of input.markers) {
-    if (m.seq < input.visible.start - 1 || m.seq > input.visible.end) continue;
+    if (!instantOnScreen(m.seq, input.visible)) continue;
     const x = g.seqToX(m.seq + 0.5);
     ctx.fillStyle = m.kind === 'check' ? input.palette.danger : input.palette.warn;
     const lane = lanes.get(`${m.thread}:${m.layer}`);
@@ -283,17 +291,16 @@ export function flowsOf(details: RunEventDetails | null, selectedSeq: number): R
 
 /** A lane's vertical middle of its top row, where a flow starts or ends. */
 function laneRowY(lane: number): number {
-  return AXIS_HEIGHT_PX + lane * LANE_HEIGHT_PX + 2 + ROW_HEIGHT_PX / 2;
+  return laneRowTop(lane) + ROW_HEIGHT_PX / 2;
 }
 
 /**
  * Curved arrows from the selected span's start to each effect it caused that is on screen. The
  * curve leaves to the right and enters from the left, so arrows into the same lane stay apart.
  */
-function drawFlows(ctx: CanvasRenderingContext2D, g: TimelineGeometry, input: RenderInput): number {
+function drawFlows(ctx: CanvasRenderingContext2D, g: TimelineGeometry, lanes: Map<string, number>, input: RenderInput): number {
   const flows = input.flows;
   if (flows === null) return 0;
-  const lanes = laneIndexMap(input.lanes);
   const fromLane = lanes.get(`${flows.from.thread}:${flows.from.layer}`);
   if (fromLane === undefined) return 0;
   const x0 = g.seqToX(flows.from.seq) + 2;
@@ -303,7 +310,7 @@ function drawFlows(ctx: CanvasRenderingContext2D, g: TimelineGeometry, input: Re
   ctx.fillStyle = input.palette.focus;
   ctx.globalAlpha = 0.8;
   for (const e of flows.to) {
-    if (e.seq < input.visible.start - 1 || e.seq > input.visible.end) continue;
+    if (!instantOnScreen(e.seq, input.visible)) continue;
     const lane = lanes.get(`${e.thread}:${e.layer}`);
     if (lane === undefined) continue;
     const x1 = g.seqToX(e.seq + 0.5);
@@ -351,7 +358,7 @@ function drawAnnotations(ctx: CanvasRenderingContext2D, g: TimelineGeometry, inp
   ctx.font = '11px system-ui, sans-serif';
   ctx.textBaseline = 'top';
   for (const a of input.annotations) {
-    if (a.seq < input.visible.start - 1 || a.seq > input.visible.end) continue;
+    if (!instantOnScreen(a.seq, input.visible)) continue;
     const x = g.seqToX(a.seq + 0.5);
     ctx.fillStyle = input.palette.focus;
     ctx.fillRect(x - 0.5, AXIS_HEIGHT_PX, 1, input.heightPx);
