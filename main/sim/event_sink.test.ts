@@ -117,3 +117,20 @@ describe('EventString', () => {
     expect(b.hash()).not.toBe(a.hash());
   });
 });
+
+describe('EventSink.intern', () => {
+  // intern() answers repeats from a cache slot chosen by length and last character: strings
+  // that share a slot must still get their own ids, in first-use order, however they alternate.
+  it('gives each string one id, in first-use order, when strings share a cache slot', () => {
+    const sink = new EventSink();
+    // All four fall in slot 59; the last is built at run time: equal text, another string object.
+    const sameSlot = ['WRITE_ONCE', 'read_lockE', 'try_cmpxd', ['WRITE', 'ONCE'].join('_')];
+    const ids = sameSlot.map((s) => sink.intern(s));
+    expect(ids).toEqual([1, 2, 3, 1]);
+    for (let round = 0; round < 3; round++) {
+      for (let i = sameSlot.length - 1; i >= 0; i--) expect(sink.intern(sameSlot[i])).toBe(ids[i]);
+    }
+    expect(sink.intern('')).toBe(0);
+    expect(sink.strings).toEqual(['', 'WRITE_ONCE', 'read_lockE', 'try_cmpxd']);
+  });
+});

@@ -141,6 +141,9 @@ export class EventString {
 /** A name, status or detail: a plain string, or an EventString for the hot path. */
 export type EventText = string | EventString;
 
+/** intern()'s front cache has INTERN_CACHE_MASK + 1 slots. */
+const INTERN_CACHE_MASK = 63;
+
 /** Serials of the sinks made so far, for EventString's cache (not a reference: sinks are freed). */
 let sinksMade = 0;
 
@@ -158,6 +161,9 @@ export class EventSink {
   /** The whole string table of the run; id 0 is ''. */
   readonly strings: string[] = [''];
   readonly #stringIds = new Map<string, number>([['', 0]]);
+  /** intern()'s front cache: by slot, a string and its id ('' and 0 until filled). */
+  readonly #internCacheText: string[] = new Array<string>(INTERN_CACHE_MASK + 1).fill('');
+  readonly #internCacheId = new Int32Array(INTERN_CACHE_MASK + 1);
   readonly #onChunk: ((chunk: EventChunk) => void) | undefined;
   readonly #kept: EventChunk[] | null;
   readonly #reuseChunks: boolean;
@@ -190,8 +196,15 @@ export class EventSink {
 
   /** Interns a string, returning its id. */
   intern(s: string): number {
+    // Most names are the same few literals event after event: a direct-mapped cache keyed by
+    // length and last character answers them with one compare, where the Map hashes and probes.
+    const slot = s.length === 0 ? 0 : (s.length * 31 + s.charCodeAt(s.length - 1)) & INTERN_CACHE_MASK;
+    if (this.#internCacheText[slot] === s) return this.#internCacheId[slot];
     let id = this.#stringIds.get(s);
-    if (id === undefined) {
+    if (id !== undefined) {
+      this.#internCacheText[slot] = s;
+      this.#internCacheId[slot] = id;
+    } else {
       id = this.strings.length;
       this.strings.push(s);
       this.#stringIds.set(s, id);

@@ -10,7 +10,7 @@ import type { SimThread } from '../sim_thread.ts';
 import type { KvmMmu } from './kvm_mmu.ts';
 import type { kvm_mmu_page } from './kvm_mmu_page.ts';
 import type { tdp_iter } from './tdp_iter.ts';
-import type { PerOpExternalOps, UnifiedExternalOps } from './external_ops.ts';
+import type { PerOpExternalOps } from './external_ops.ts';
 import { remove_external_spte, set_external_spte_present, split_external_spte, SITE_TDP_MMU_SET_SPTE } from './external_calls.ts';
 import { __handle_changed_spte, handle_changed_spte } from './handle_changed_spte.ts';
 import { is_mmu_writable_spte } from './spte_make.ts';
@@ -97,20 +97,20 @@ function* setMirrorSpteAtomicPerOp(kvm: KvmMmu, t: SimThread, ops: PerOpExternal
 /**
  * tdp_mmu_set_spte_atomic(kvm, iter, new): __must_check. Caller holds mmu_lock for read.
  * Returns 0 when the SPTE is `new` and bookkeeping is done; -EBUSY (iter.old_spte refreshed)
- * or a hook's error when nothing changed and the caller must retry or give up.
+ * or a hook's error when nothing changed and the caller must retry or give up. A dispatcher
+ * (a plain function returning the Proc of the design's version): every fault sets a leaf
+ * through here, and a generator level fewer is a resume fewer per fault.
  */
-export function* tdp_mmu_set_spte_atomic(kvm: KvmMmu, t: SimThread, iter: tdp_iter, nw: U64): Proc<number> {
+export function tdp_mmu_set_spte_atomic(kvm: KvmMmu, t: SimThread, iter: tdp_iter, nw: U64): Proc<number> {
   lockdep_assert_held_read(kvm.ctx, t, 'tdp_mmu_set_spte_atomic');
+  return kvm.config.ops.kind === 'per-op' ? setSpteAtomicPerOp(kvm, t, iter, nw) : setSpteAtomicUnified(kvm, t, iter, nw);
+}
+
+/** [B26]: the external update (if any) already happened in __tdp_mmu_set_spte_atomic; handle_changed_spte is bookkeeping. */
+function* setSpteAtomicPerOp(kvm: KvmMmu, t: SimThread, iter: tdp_iter, nw: U64): Proc<number> {
   kvm.ctx.events.begin(t.id, 'mmu', TDP_MMU_SET_SPTE_ATOMIC, iter.gfn, iter.level);
-  const ops = kvm.config.ops;
-  let r: number;
-  if (ops.kind === 'per-op') {
-    // [B26]: the external update (if any) already happened; handle_changed_spte is bookkeeping.
-    r = yield* __tdp_mmu_set_spte_atomic(kvm, t, iter, nw);
-    if (r === 0) yield* handle_changed_spte(kvm, t, iter.sp, iter.gfn, iter.old_spte, nw, iter.level, true);
-  } else {
-    r = yield* setSpteAtomicUnified(kvm, t, ops, iter, nw);
-  }
+  const r = yield* __tdp_mmu_set_spte_atomic(kvm, t, iter, nw);
+  if (r === 0) yield* handle_changed_spte(kvm, t, iter.sp, iter.gfn, iter.old_spte, nw, iter.level, true);
   kvm.ctx.events.end(t.id, errno_name(r));
   return r;
 }
@@ -120,23 +120,26 @@ export function* tdp_mmu_set_spte_atomic(kvm: KvmMmu, t: SimThread, iter: tdp_it
  * handle_removed_pt of a zapped table), then restored on failure or set on success. A direct
  * SPTE is set first; its bookkeeping cannot fail (KVM_BUG_ON if it does).
  */
-function* setSpteAtomicUnified(kvm: KvmMmu, t: SimThread, _ops: UnifiedExternalOps, iter: tdp_iter, nw: U64): Proc<number> {
+function* setSpteAtomicUnified(kvm: KvmMmu, t: SimThread, iter: tdp_iter, nw: U64): Proc<number> {
+  kvm.ctx.events.begin(t.id, 'mmu', TDP_MMU_SET_SPTE_ATOMIC, iter.gfn, iter.level);
   // FROZEN_SPTE is the setter's own tool; a caller asking for it is confused.
   WARN_ON_ONCE(kvm.ctx, t, is_frozen_spte(nw), 'tdp_mmu_set_spte_atomic', 'new SPTE is FROZEN_SPTE');
   const mirror = iter.sp.role.is_mirror;
   const old = iter.old_spte;
   let r = yield* __tdp_mmu_set_spte_atomic(kvm, t, iter, mirror ? FROZEN_SPTE : nw);
-  if (r !== 0) return r;
-  r = yield* __handle_changed_spte(kvm, t, iter.sp, iter.gfn, old, nw, iter.level, true);
-  if (!mirror) {
-    KVM_BUG_ON(kvm.ctx, t, r !== 0, 'tdp_mmu_set_spte_atomic', () => `direct SPTE bookkeeping failed: ${errno_name(r)}`);
-    return r;
+  if (r === 0) {
+    r = yield* __handle_changed_spte(kvm, t, iter.sp, iter.gfn, old, nw, iter.level, true);
+    if (mirror) {
+      // Step point: the store that ends the freeze; walkers that saw FROZEN_SPTE retry after it.
+      if (mustYieldStep()) yield STEP;
+      const value = r !== 0 ? old : nw;
+      iter.sp.spt[iter.index] = value;
+      emitSpteWrite(kvm, t, iter.sp, 'WRITE_ONCE', iter.gfn, iter.level, FROZEN_SPTE, value, r !== 0 ? 'restore' : '');
+    } else {
+      KVM_BUG_ON(kvm.ctx, t, r !== 0, 'tdp_mmu_set_spte_atomic', () => `direct SPTE bookkeeping failed: ${errno_name(r)}`);
+    }
   }
-  // Step point: the store that ends the freeze; walkers that saw FROZEN_SPTE retry after it.
-  if (mustYieldStep()) yield STEP;
-  const value = r !== 0 ? old : nw;
-  iter.sp.spt[iter.index] = value;
-  emitSpteWrite(kvm, t, iter.sp, 'WRITE_ONCE', iter.gfn, iter.level, FROZEN_SPTE, value, r !== 0 ? 'restore' : '');
+  kvm.ctx.events.end(t.id, errno_name(r));
   return r;
 }
 
