@@ -11,6 +11,7 @@ import { Rcu } from '../rcu.ts';
 import { PfnMap } from '../pfn_map.ts';
 import type { SimContext } from '../sim_context.ts';
 import type { ExternalOps } from './external_ops.ts';
+import { newMmuInvalidate, type MmuInvalidate } from './mmu_invalidate.ts';
 import type { kvm_mmu_page } from './kvm_mmu_page.ts';
 import type { tdp_iter } from './tdp_iter.ts';
 import {
@@ -83,6 +84,8 @@ export class KvmMmu {
   /** Per thread id: its kvm_tdp_mmu_map iterator (tdp_mmu_map.ts faultIterOf). */
   readonly faultIters: (tdp_iter | undefined)[] = [];
   readonly stats: MmuStats = { pages: [0, 0, 0, 0, 0, 0], tdp_mmu_pages: 0 };
+  /** kvm->mmu_invalidate_*: what a fault checks under mmu_lock before mapping (mmu_invalidate.ts). */
+  readonly invalidate: MmuInvalidate = newMmuInvalidate();
   /** The TDX shared bit as a GFN bit: GPA bit 47 (4-level) or 51 (5-level). */
   readonly sharedGfnBit: number;
   #nextSpId = 0;
@@ -302,6 +305,8 @@ export class KvmMmu {
     }
     for (const p of this.stats.pages) mix(p);
     mix(this.stats.tdp_mmu_pages);
+    mix(this.invalidate.seq);
+    mix(this.invalidate.in_progress);
     return (h1 >>> 0).toString(16).padStart(8, '0') + (h2 >>> 0).toString(16).padStart(8, '0');
   }
 
@@ -332,6 +337,7 @@ export class KvmMmu {
     }
     c.stats.pages = this.stats.pages.slice();
     c.stats.tdp_mmu_pages = this.stats.tdp_mmu_pages;
+    Object.assign(c.invalidate, this.invalidate);
     c.#nextSpId = this.#nextSpId;
     return c;
   }

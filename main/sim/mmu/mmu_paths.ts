@@ -7,6 +7,7 @@ import type { SimThread } from '../sim_thread.ts';
 import type { KvmMmu } from './kvm_mmu.ts';
 import { KVM_FILTER_PRIVATE, KVM_FILTER_SHARED } from './kvm_mmu.ts';
 import { RET_PF_RETRY, kvm_tdp_page_fault, newPageFault } from './tdp_mmu_map.ts';
+import { PG_LEVEL_4K } from '../../../shared/spte.ts';
 import { kvm_split_cross_boundary_leafs, tdp_mmu_split_huge_pages_root, type GfnRange } from './tdp_mmu_split.ts';
 import { kvm_tdp_mmu_unmap_gfn_range, kvm_tdp_mmu_zap_leafs, withWriteLock } from './tdp_mmu_zap.ts';
 
@@ -46,7 +47,7 @@ export function* faultWithRetries(kvm: KvmMmu, t: SimThread, args: FaultArgs, re
   let ret = RET_PF_RETRY;
   let retries = 0;
   for (let attempt = 0; attempt <= retriesMax; attempt++) {
-    ret = yield* kvm_tdp_page_fault(kvm, t, newPageFault(args.gfn, args.isPrivate, args.pfn, args.maxLevel));
+    ret = yield* kvm_tdp_page_fault(kvm, t, newPageFault(args.gfn, args.isPrivate, args.pfn, args.maxLevel ?? PG_LEVEL_4K, kvm.invalidate.seq));
     if (ret !== RET_PF_RETRY || kvm.ctx.vmBugged) break;
     retries++;
   }

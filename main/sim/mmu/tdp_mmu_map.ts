@@ -17,6 +17,7 @@ import { PG_LEVEL_2M, PG_LEVEL_4K, is_frozen_spte, is_large_pte, is_last_spte, i
 import type { U64 } from '../../../shared/u64.ts';
 import { rem_pow2 } from '../int_rem.ts';
 import { EventString } from '../event_sink.ts';
+import { mmu_invalidate_retry_gfn } from './mmu_invalidate.ts';
 
 /** Event strings of every fault (EventString: interned once per run). */
 const KVM_TDP_MMU_MAP = new EventString('kvm_tdp_mmu_map');
@@ -53,10 +54,15 @@ export interface kvm_page_fault {
   /** NX huge page workaround: never for TDX private faults, which are never exec faults. */
   huge_page_disallowed: boolean;
   nx_huge_page_workaround_enabled: boolean;
+  /**
+   * kvm->mmu_invalidate_seq as the fault read it before it looked at the memory attributes and
+   * the PFN (kvm_mmu_faultin_pfn); is_page_fault_stale() compares it under mmu_lock.
+   */
+  mmu_seq: number;
 }
 
-export function newPageFault(gfn: number, isPrivate: boolean, pfnForGfn: number, maxLevel: number = PG_LEVEL_4K): kvm_page_fault {
-  return { gfn, is_private: isPrivate, pfnForGfn, max_level: maxLevel, goal_level: PG_LEVEL_4K, huge_page_disallowed: false, nx_huge_page_workaround_enabled: false };
+export function newPageFault(gfn: number, isPrivate: boolean, pfnForGfn: number, maxLevel: number, mmuSeq: number): kvm_page_fault {
+  return { gfn, is_private: isPrivate, pfnForGfn, max_level: maxLevel, goal_level: PG_LEVEL_4K, huge_page_disallowed: false, nx_huge_page_workaround_enabled: false, mmu_seq: mmuSeq };
 }
 
 /**
@@ -68,12 +74,24 @@ export function* kvm_tdp_page_fault(kvm: KvmMmu, t: SimThread, fault: kvm_page_f
   // is taken inline (hot path): the same step points as read_lock()/read_unlock().
   if (mustYieldStep()) yield STEP;
   if (!read_trylock(kvm.ctx, kvm.mmu_lock, t)) yield* read_lock_slowpath(kvm.ctx, kvm.mmu_lock, t);
-  const r = yield* kvm_tdp_mmu_map(kvm, t, fault);
+  const r = is_page_fault_stale(kvm, t, fault) ? RET_PF_RETRY : yield* kvm_tdp_mmu_map(kvm, t, fault);
   // Step point: read_unlock lets a waiting writer in.
   if (mustYieldStep()) yield STEP;
   read_unlock_now(kvm.ctx, kvm.mmu_lock, t);
   if (r === RET_PF_RETRY) kvm.ctx.metrics.retries++;
   return r;
+}
+
+/**
+ * is_page_fault_stale(): an invalidation covering the GFN is in progress, or one ended since the
+ * fault read the attributes and the PFN (mmu_invalidate.ts): map nothing, refault. The TDP MMU's
+ * other staleness case, an obsolete root, does not arise here: the root is looked up under the
+ * lock (tdp_mmu_get_root_for_fault).
+ */
+function is_page_fault_stale(kvm: KvmMmu, t: SimThread, fault: kvm_page_fault): boolean {
+  if (!mmu_invalidate_retry_gfn(kvm, fault.mmu_seq, fault.gfn)) return false;
+  kvm.ctx.events.instant(t.id, 'mmu', 'is_page_fault_stale', fault.gfn, fault.max_level, 'none', null, null, 'RET_PF_RETRY', 'mmu_invalidate_retry_gfn');
+  return true;
 }
 
 /**

@@ -8,24 +8,32 @@ import { SPIN, type Proc } from '../proc.ts';
 import type { SimThread } from '../sim_thread.ts';
 import { RET_PF_NAMES, RET_PF_RETRY, kvm_tdp_page_fault, newPageFault } from '../mmu/tdp_mmu_map.ts';
 import type { SimVm } from '../sim_vm.ts';
+import { mmu_invalidate_retry_gfn } from '../mmu/mmu_invalidate.ts';
 
 /**
  * One fault on `gfn`, retried locally while RET_PF_RETRY. Returns the RET_PF_* name, or the
  * reason the fault never reached the MMU (no memslot; the attribute differs from the access,
- * which KVM reports to userspace as KVM_EXIT_MEMORY_FAULT; the VM is dead).
+ * which KVM reports to userspace as KVM_EXIT_MEMORY_FAULT; the VM is dead). Each attempt is a
+ * whole kvm_mmu_page_fault(): the memslot, the attribute and the PFN are read again, after the
+ * invalidation sequence is snapshotted (kvm_mmu_faultin_pfn), so a conversion that ran while
+ * the fault waited is seen.
  */
 export function* tdx_handle_ept_violation(vm: SimVm, t: SimThread, gfn: number, level: number, wantPrivate: boolean): Proc<string> {
-  const slot = vm.memory.slotOf(gfn);
-  if (slot === null) return 'no-memslot';
-  if (vm.memory.isPrivate(slot, gfn) !== wantPrivate) return 'KVM_EXIT_MEMORY_FAULT';
-  const pfn = vm.memory.pfnOf(slot, gfn, wantPrivate);
   // The mapping level: the fault asks for 2M only where huge private pages are allowed.
   const hugeOk = !wantPrivate || (vm.scenario.vm.privateHugePages && vm.design.supportsPrivateHugePages);
   const maxLevel = level === PG_LEVEL_2M && hugeOk ? PG_LEVEL_2M : PG_LEVEL_4K;
   for (let retries = 0; ; retries++) {
     if (vm.ctx.vmBugged) return 'vm-dead';
+    // A slot deleted while the fault retried is KVM_MEMSLOT_INVALID: the fault stops there.
+    const slot = vm.memory.slotOf(gfn, retries > 0);
+    if (slot === null) return 'no-memslot';
     if (slot.deleted) return 'memslot-invalid';
-    const r = yield* kvm_tdp_page_fault(vm.mmu, t, newPageFault(gfn, wantPrivate, pfn, maxLevel));
+    const mmuSeq = vm.mmu.invalidate.seq;
+    if (vm.memory.isPrivate(slot, gfn) !== wantPrivate) return 'KVM_EXIT_MEMORY_FAULT';
+    const pfn = vm.memory.pfnOf(slot, gfn, wantPrivate);
+    // The lockless early check (mmu_invalidate_retry_gfn_unsafe): an invalidation of this GFN
+    // is under way, so the fault would be stale anyway; refault without taking mmu_lock.
+    const r = mmu_invalidate_retry_gfn(vm.mmu, mmuSeq, gfn) ? RET_PF_RETRY : yield* kvm_tdp_page_fault(vm.mmu, t, newPageFault(gfn, wantPrivate, pfn, maxLevel, mmuSeq));
     if (r !== RET_PF_RETRY) return RET_PF_NAMES[r];
     vm.ctx.metrics.retries++;
     if (retries >= vm.limits.faultRetriesMax) {

@@ -14,7 +14,7 @@ import { tdh_mng_vpflushdone } from '../tdx/tdh_mng_vpflushdone.ts';
 import { tdh_phymem_cache_wb } from '../tdx/tdh_phymem_cache_wb.ts';
 import { tdh_mng_key_freeid } from '../tdx/tdh_mng_key_freeid.ts';
 import type { SimVm } from '../sim_vm.ts';
-import { unmapRange } from './memory.ts';
+import { invalidateBegin, invalidateEnd } from './memory.ts';
 
 /** `finalize`: KVM_TDX_FINALIZE_VM -> TDH.MR.FINALIZE; from now on KVM maps with AUG. */
 export function* op_finalize(vm: SimVm, t: SimThread): Proc<string> {
@@ -41,12 +41,16 @@ export function* op_teardown(vm: SimVm, t: SimThread, variant: TeardownVariant):
   return vm.ctx.vmBugged ? 'vm-bugged' : 'destroyed';
 }
 
-/** guest_memfd release: invalidate every private mapping, then give the pages back. */
+/**
+ * guest_memfd release (kvm_gmem_release): invalidate every private mapping (begin, then end at
+ * once: nothing is left to fault in), then give the pages back, as the file's last put does.
+ */
 function* kvm_gmem_release(vm: SimVm, t: SimThread): Proc<void> {
   vm.ctx.events.begin(t.id, 'mmu', 'kvm_gmem_release');
   for (const slot of vm.memory.slots) {
     if (!slot.slot.private) continue;
-    yield* unmapRange(vm, t, { start: slot.slot.baseGfn, end: slot.slot.baseGfn + slot.slot.pages, attr_filter: KVM_FILTER_PRIVATE });
+    yield* invalidateBegin(vm, t, { start: slot.slot.baseGfn, end: slot.slot.baseGfn + slot.slot.pages, attr_filter: KVM_FILTER_PRIVATE });
+    yield* invalidateEnd(vm, t);
   }
   for (const slot of vm.memory.slots) {
     if (!slot.slot.private) continue;
