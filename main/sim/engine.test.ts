@@ -176,6 +176,26 @@ function smallScenario(ops: { thread: string; op: Op }[][], designs: DesignId[],
   return v.scenario;
 }
 
+describe('zero-step mitigation (tdh_vp_enter.c stepping filter)', () => {
+  it.each(['per-op', 'unified'] as const)('BUSY|SEPT_TREE happens only while a TDH.VP.ENTER is running, and the kicked retry succeeds (%s)', (design) => {
+    const r = run('contention-zero-step', design);
+    const events = r.events ?? [];
+    expect(r.outcome.status).toBe('completed');
+    expect(r.metrics.divergences).toBe(0);
+    const enters = events.filter((e) => e.name === 'TDH.VP.ENTER');
+    const busy = events.filter((e) => e.layer === 'tdx' && e.status === 'TDX_OPERAND_BUSY|SEPT_TREE' && e.name !== 'TDH.VP.ENTER');
+    // The scenario's seed (37) hits the window with the fault path and with the zap's BLOCK.
+    expect(new Set(busy.map((e) => e.name))).toEqual(new Set(['TDH.MEM.PAGE.AUG', 'TDH.MEM.RANGE.BLOCK']));
+    for (const b of busy) {
+      const holder = enters.find((e) => e.seq < b.seq && b.seq <= e.end);
+      expect(holder, `BUSY at #${b.seq} with no TDH.VP.ENTER in flight`).toBeDefined();
+    }
+    // tdh_do_no_vcpus: kick, then the one retry succeeds.
+    expect(r.metrics.seamcalls['TDH.MEM.RANGE.BLOCK']).toEqual({ 'TDX_OPERAND_BUSY|SEPT_TREE': 1, TDX_SUCCESS: 1 });
+    expect(r.metrics.kicks).toBeGreaterThanOrEqual(1);
+  });
+});
+
 describe('a fault racing a conversion of its GFN (mmu_invalidate_seq, is_page_fault_stale)', () => {
   // vcpu0 faults gfn 0x210 in as private while the ioctl thread converts it to shared. A fault
   // that read the attribute before the conversion must not map it after the conversion's zap:

@@ -28,7 +28,7 @@ import { tdh_mem_page_demote } from '../tdx/tdh_mem_page_demote.ts';
 import { tdh_phymem_page_wbinvd } from '../tdx/tdh_phymem_page_wbinvd.ts';
 import { page_info } from '../tdx/helpers.ts';
 import { tdh_phymem_page_reclaim } from '../tdx/tdh_phymem_page_reclaim.ts';
-import { kick_all_vcpus } from '../tdx/tdh_vp_enter.ts';
+import { kick_all_vcpus, tdh_vp_enter_begin, tdh_vp_enter_guest } from '../tdx/tdh_vp_enter.ts';
 import { EventString } from '../event_sink.ts';
 
 /** kvm_tdx->state as KVM tracks it (TD_STATE_INITIALIZED until KVM_TDX_FINALIZE_VM). */
@@ -218,6 +218,26 @@ export function* tdx_mem_page_aug(kt: KvmTdx, t: SimThread, gfn: number, level: 
   if (tdx_operand_busy(r.status)) return -EBUSY;
   if (TDX_BUG_ON(kt.ctx, t, r.status !== TDX_SUCCESS, 'TDH.MEM.PAGE.AUG', () => tdxErr(kt, r))) return -EIO;
   return 0;
+}
+
+/**
+ * TDH.VP.ENTER from tdx_vcpu_run(): the leaf up to the guest entry; then, while it holds the
+ * zero-step tree lock, one more step before it enters the guest, in which another CPU's
+ * SEAMCALL can get OPERAND_BUSY|SEPT_TREE. One `tdx` span over both. A kick in that step
+ * completes the entry and exits the vCPU (kick_all_vcpus); the entry then has nothing left to do.
+ */
+export function* tdh_vp_enter(kt: KvmTdx, t: SimThread, vcpuIndex: number): Proc<SeamcallResult> {
+  if (mustYieldStep()) yield STEP;
+  const forced = seamcallOpen(kt, t, 'TDH.VP.ENTER', -1, 0);
+  const r = forced !== null ? seamcallResult(forced) : tdh_vp_enter_begin(kt.td, vcpuIndex);
+  const vcpu = kt.td.vcpus[vcpuIndex];
+  if (vcpu.holdsSeptLock) {
+    // Step point: the rest of the leaf (guest state restore) runs with the tree lock held.
+    if (mustYieldStep()) yield STEP;
+    if (vcpu.inGuest) tdh_vp_enter_guest(kt.td, vcpuIndex);
+  }
+  seamcallClose(kt, t, 'TDH.VP.ENTER', r, forced);
+  return r;
 }
 
 /**

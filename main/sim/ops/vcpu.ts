@@ -4,8 +4,8 @@
 import { TDX_SUCCESS, tdx_status_name } from '../../../shared/tdx_status.ts';
 import { STEP, mustYieldStep, type Proc } from '../proc.ts';
 import type { SimThread } from '../sim_thread.ts';
-import { seamcall } from '../designs/kvm_tdx.ts';
-import { tdh_vp_enter_begin, tdh_vp_enter_end } from '../tdx/tdh_vp_enter.ts';
+import { tdh_vp_enter } from '../designs/kvm_tdx.ts';
+import { tdh_vp_enter_end } from '../tdx/tdh_vp_enter.ts';
 import type { SimVm } from '../sim_vm.ts';
 
 /** Enters guest mode (zero-step mitigation optional). Returns the outcome's name. */
@@ -14,16 +14,12 @@ export function* op_vcpu_enter(vm: SimVm, t: SimThread, zeroStep: boolean): Proc
   if (vm.ctx.vmBugged) return 'vm-dead';
   if (vcpu.inGuest) return 'already-in-guest';
   if (vm.td.kvmWaitForSeptZap) return 'EXIT_FASTPATH_EXIT_HANDLED';
+  // Under zero-step mitigation this entry takes the S-EPT tree lock for the end of the leaf.
   vcpu.zeroStepActive = zeroStep;
-  const r = yield* seamcall(vm.kt, t, 'TDH.VP.ENTER', -1, 0, () => tdh_vp_enter_begin(vm.td, t.vcpu));
+  const r = yield* tdh_vp_enter(vm.kt, t, t.vcpu);
+  vcpu.zeroStepActive = false;
   if (r.status !== TDX_SUCCESS) return tdx_status_name(r.status);
-  if (zeroStep) {
-    // Under zero-step mitigation the module holds the S-EPT tree lock exclusively across the
-    // entry: a host SEAMCALL that needs the tree now gets TDX_OPERAND_BUSY|SEPT_TREE.
-    if (mustYieldStep()) yield STEP;
-    vm.td.vcpus[t.vcpu].zeroStepActive = false;
-  }
-  return 'in-guest';
+  return vcpu.inGuest ? 'in-guest' : 'kicked';
 }
 
 /** A TD exit (the guest stops running, e.g. a halt or an interrupt). */

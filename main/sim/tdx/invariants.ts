@@ -10,7 +10,7 @@
 // 3. PAMT: no 4K page covered by entries at two sizes; CHLDCNT = the TD's pages (TDR excluded).
 // 4. No entry below an NL_BLOCKED entry is reachable by the module's walk.
 // 5. Epochs and locks: refcount[p] = vCPUs in guest whose epoch has parity p; TD_EPOCH >= 1;
-//    the tree lock is held exactly by the zero-step vCPUs in guest (leaves release theirs);
+//    the tree lock is held exactly by the zero-step vCPUs inside TDH.VP.ENTER (leaves release theirs);
 //    TDEL is set exactly on the entries guest ACCEPTs hold.
 import { SEPT_LOCK_TDEL, SEPT_STATE_FREE, SEPT_STATE_NL_BLOCKED, SEPT_STATE_NL_MAPPED, sept_state_is_leaf } from '../../../shared/sept.ts';
 import { PAGES_PER_SIZE, PT_EPT, PT_REG, PT_TDR } from './pamt.ts';
@@ -99,7 +99,7 @@ function checkEpochsAndLocks(td: Td, errors: string[]): void {
   for (const v of td.vcpus) {
     if (v.inGuest) counts[v.vcpuEpoch & 1]++;
     if (v.holdsSeptLock) zeroStepHolders++;
-    if (v.holdsSeptLock && !v.inGuest) errors.push(`vCPU ${v.index} holds the tree lock outside the guest`);
+    if (v.holdsSeptLock && !v.inGuest) errors.push(`vCPU ${v.index} holds the tree lock while not entering`);
     if (v.accepting !== null) {
       accepting++;
       if ((v.accepting.page.lock[v.accepting.idx] & SEPT_LOCK_TDEL) === 0) errors.push(`vCPU ${v.index} accepting without TDEL`);

@@ -27,7 +27,7 @@ import { tdh_mr_finalize } from './tdh_mr_finalize.ts';
 import { tdh_phymem_cache_wb } from './tdh_phymem_cache_wb.ts';
 import { tdh_phymem_page_reclaim } from './tdh_phymem_page_reclaim.ts';
 import { tdh_phymem_page_wbinvd } from './tdh_phymem_page_wbinvd.ts';
-import { tdh_vp_enter_begin, tdh_vp_enter_end } from './tdh_vp_enter.ts';
+import { tdh_vp_enter_begin, tdh_vp_enter_end, tdh_vp_enter_guest } from './tdh_vp_enter.ts';
 import { tdh_vp_flush } from './tdh_vp_flush.ts';
 import { PA, buildPath, fixture, rcx, type Fixture } from './tdx_test_support.ts';
 
@@ -40,7 +40,7 @@ type Cmd =
   | { op: 'septAdd' | 'aug' | 'demote' | 'pageAdd'; g: number; level: number; p: number }
   | { op: 'block' | 'unblock' | 'remove' | 'septRemove' | 'promote'; g: number; level: number }
   | { op: 'acceptBegin'; v: number; g: number; level: number }
-  | { op: 'enter' | 'exit' | 'acceptEnd' | 'flush' | 'zeroStep'; v: number }
+  | { op: 'enter' | 'enterGuest' | 'exit' | 'acceptEnd' | 'flush' | 'zeroStep'; v: number }
   | { op: 'track' | 'kick' | 'finalize' | 'flushDone' | 'cacheWb' | 'freeId' | 'interrupt' }
   | { op: 'reclaim' | 'wbinvd'; p: number }
   /** Macros expanded into the commands above (each step still checked): BLOCK+TRACK+kick, teardown. */
@@ -67,7 +67,7 @@ const cmd: fc.Arbitrary<Cmd> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ op: fc.constantFrom('remove' as const, 'promote' as const), g: gi, level: fc.nat(1) }) },
   { weight: 8, arbitrary: fc.record({ op: fc.constantFrom('block' as const, 'unblock' as const, 'remove' as const, 'septRemove' as const, 'promote' as const), g: gi, level: lv }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('acceptBegin' as const), v: vi, g: gi, level: lv }) },
-  { weight: 3, arbitrary: fc.record({ op: fc.constantFrom('enter' as const, 'exit' as const, 'acceptEnd' as const, 'zeroStep' as const), v: vi }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constantFrom('enter' as const, 'enterGuest' as const, 'exit' as const, 'acceptEnd' as const, 'zeroStep' as const), v: vi }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constantFrom('track' as const, 'kick' as const, 'finalize' as const, 'interrupt' as const) }) },
   // Teardown (VPFLUSHDONE ends every S-EPT leaf) runs at the end of half the runs instead.
   { weight: 1, arbitrary: fc.record({ op: fc.constantFrom('flush' as const), v: vi }) },
@@ -102,6 +102,8 @@ function apply(f: Fixture, c: Cmd): SeamcallResult | null {
     case 'reclaim': return tdh_phymem_page_reclaim(td, PA(PFNS[c.p]));
     case 'wbinvd': return tdh_phymem_page_wbinvd(td, PA(PFNS[c.p]), td.config.hkid);
     case 'enter': return tdh_vp_enter_begin(td, c.v);
+    // The end of VP.ENTER: a zero-step entry's tree lock is held until here.
+    case 'enterGuest': if (td.vcpus[c.v].inGuest) tdh_vp_enter_guest(td, c.v); return null;
     case 'flush': return tdh_vp_flush(td, c.v);
     case 'kick': kick_all_vcpus(td); return null;
     case 'interrupt': td.hostInterruptPending = !td.hostInterruptPending; return null;
@@ -109,6 +111,8 @@ function apply(f: Fixture, c: Cmd): SeamcallResult | null {
     case 'exit': {
       const v = td.vcpus[c.v];
       if (v.accepting !== null) tdg_mem_page_accept_end(td, c.v);
+      // A vCPU still inside VP.ENTER enters the guest before anything can make it exit.
+      if (v.inGuest) tdh_vp_enter_guest(td, c.v);
       if (v.inGuest) tdh_vp_enter_end(td, c.v);
       return null;
     }
@@ -118,7 +122,8 @@ function apply(f: Fixture, c: Cmd): SeamcallResult | null {
     case 'acceptEnd': if (td.vcpus[c.v].accepting !== null) tdg_mem_page_accept_end(td, c.v); return null;
     case 'acceptBegin': {
       const v = td.vcpus[c.v];
-      if (!v.inGuest || v.accepting !== null) return null;
+      // A TDCALL runs in the guest: not while the vCPU is still inside VP.ENTER.
+      if (!v.inGuest || v.holdsSeptLock || v.accepting !== null) return null;
       const level = Math.min(c.level, 1);
       const r = tdg_mem_page_accept_begin(td, c.v, rcx(aligned(c.g, level), level));
       return r.tdExit !== null || r.inProgress ? null : { status: r.status, rcx: 0, rdx: 0, r8: 0 };

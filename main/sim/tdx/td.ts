@@ -61,13 +61,13 @@ export interface VcpuState {
   readonly index: number;
   /** pfn of the TDVPR page. */
   readonly tdvprPfn: number;
-  /** Between tdh_vp_enter_begin and tdh_vp_enter_end (TD exit). */
+  /** Between tdh_vp_enter_begin and the TD exit: counted in its epoch. */
   inGuest: boolean;
   /** The TD_EPOCH adopted at the last entry; 0 before the first. */
   vcpuEpoch: number;
   /** Zero-step mitigation active: VP.ENTER takes the S-EPT tree lock exclusive (caller sets it). */
   zeroStepActive: boolean;
-  /** Holds the S-EPT tree lock exclusive from entry to exit (zero-step mitigation). */
+  /** Inside TDH.VP.ENTER under zero-step mitigation: holds the S-EPT tree lock exclusive until it enters the guest. */
   holdsSeptLock: boolean;
   /** Associated with an LP (cleared by TDH.VP.FLUSH, set by VP.ENTER). */
   associated: boolean;

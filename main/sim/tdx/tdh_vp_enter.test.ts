@@ -7,7 +7,7 @@ import { kick_all_vcpus } from './kick_all_vcpus.ts';
 import { tdh_mem_page_aug } from './tdh_mem_page_aug.ts';
 import { tdh_mem_range_block } from './tdh_mem_range_block.ts';
 import { tdh_mem_track } from './tdh_mem_track.ts';
-import { tdh_vp_enter_begin, tdh_vp_enter_end } from './tdh_vp_enter.ts';
+import { tdh_vp_enter_begin, tdh_vp_enter_end, tdh_vp_enter_guest } from './tdh_vp_enter.ts';
 
 const G = 1024;
 
@@ -41,7 +41,7 @@ describe('TDH.VP.ENTER', () => {
     expect(f.td.stats.tlbFlushes).toBe(1);
   });
 
-  it('zero-step mitigation holds the tree lock from entry to exit: AUG and BLOCK get BUSY|SEPT_TREE', () => {
+  it('zero-step mitigation holds the tree lock only until VP.ENTER enters the guest: BUSY|SEPT_TREE in between, not after', () => {
     const f = fixture();
     finalize(f); aug(f, G, 0); buildPath(f, G + 1, 0);
     f.td.vcpus[1].zeroStepActive = true;
@@ -50,7 +50,21 @@ describe('TDH.VP.ENTER', () => {
     const busy = tdh_mem_range_block(f.td, rcx(G, 0)).status;
     expect(busy).toBe(0x80000200 * 65536 + 0x92); // 0x8000020000000092
     expect(checkModelInvariants(f.td)).toEqual([]);
-    kick_all_vcpus(f.td);
+    // tdh_vp_enter.c: "If the SEPT lock was acquired by the TDENTER stepping filter, release it now".
+    tdh_vp_enter_guest(f.td, 1);
+    expect(f.td.vcpus[1].inGuest).toBe(true);
+    ok(tdh_mem_page_aug(f.td, rcx(G + 1, 0), PA(0x5000)));
+    ok(tdh_mem_range_block(f.td, rcx(G, 0)));
+    expect(checkModelInvariants(f.td)).toEqual([]);
+  });
+
+  it('a kick while a zero-step VP.ENTER holds the tree lock completes the entry first, then exits the vCPU', () => {
+    const f = fixture();
+    finalize(f); aug(f, G, 0);
+    f.td.vcpus[0].zeroStepActive = true;
+    ok(tdh_vp_enter_begin(f.td, 0));
+    expect(kick_all_vcpus(f.td)).toBe(1);
+    expect(f.td.vcpus[0]).toMatchObject({ inGuest: false, holdsSeptLock: false });
     ok(tdh_mem_range_block(f.td, rcx(G, 0)));
     expect(checkModelInvariants(f.td)).toEqual([]);
   });

@@ -1,16 +1,22 @@
-// TDH.VP.ENTER (leaf 0), split at the guest boundary: tdh_vp_enter_begin enters guest mode,
-// tdh_vp_enter_end is the TD exit. Models intel/tdx-module src/td_transitions/tdh_vp_enter.c,
-// td_exit.c and helpers.c adjust_tlb_tracking_state (tdx-module.md 2.14, 3).
+// TDH.VP.ENTER (leaf 0), split at the guest boundary: tdh_vp_enter_begin runs the leaf up to
+// the entry, tdh_vp_enter_guest enters guest mode, tdh_vp_enter_end is the TD exit. Models
+// intel/tdx-module src/td_transitions/tdh_vp_enter.c (1666adc4), td_exit.c and helpers.c
+// adjust_tlb_tracking_state (tdx-module.md 2.14, 3).
 //
-// What spans the two steps is what contends with host leaves:
-// - the epoch refcount: entry counts the vCPU in refcount[TD_EPOCH & 1] and adopts the epoch,
-//   flushing its EPT translations if the epoch moved; the exit uncounts it. TRACK needs the
-//   previous epoch's count at 0; REMOVE etc. need the block epoch's count at 0.
-// - under zero-step mitigation (`vcpu.zeroStepActive`, set by the caller), the S-EPT tree lock
-//   held exclusive from entry to exit: host leaves needing the tree lock then get
-//   OPERAND_BUSY|SEPT_TREE (0x8000020000000092).
+// What contends with host leaves:
+// - the epoch refcount, from entry to exit: entry counts the vCPU in refcount[TD_EPOCH & 1] and
+//   adopts the epoch, flushing its EPT translations if the epoch moved; the exit uncounts it.
+//   TRACK needs the previous epoch's count at 0; REMOVE etc. need the block epoch's count at 0.
+// - under zero-step mitigation (`vcpu.zeroStepActive`, set by the caller), the S-EPT tree lock,
+//   exclusive, for the rest of the leaf only: the stepping filter takes it after the epoch
+//   update, and the leaf releases it just before it enters the guest ("If the SEPT lock was
+//   acquired by the TDENTER stepping filter, release it now"). A host leaf needing the tree in
+//   that window gets OPERAND_BUSY|SEPT_TREE (0x8000020000000092). A vCPU re-entering again and
+//   again opens the window again and again, which is why KVM kicks and blocks entries
+//   (tdh_do_no_vcpus) before retrying a BUSY leaf.
 // The epoch lock is taken shared only for a moment inside the entry step, so TRACK vs VP.ENTER
-// on the epoch lock cannot collide in this model (both are atomic steps).
+// on the epoch lock cannot collide in this model (both are atomic steps). Not modelled: the
+// filter's list of faulting GPAs and the synthetic EPT-violation exit when one still faults.
 //
 // KVM's side (kvm_tdx->wait_for_sept_zap, `td.kvmWaitForSeptZap`) is for the caller to check:
 // while it is set, KVM's tdx_vcpu_run does not call TDH.VP.ENTER at all.
@@ -32,7 +38,8 @@ import {
 import { adjust_tlb_tracking_state, tlb_tracking_exit } from './tlb_tracking.ts';
 
 /**
- * Enter guest mode. Returns TDX_SUCCESS once the vCPU runs in the guest. Fails, in order:
+ * TDH.VP.ENTER up to the guest entry. Returns TDX_SUCCESS once the vCPU is counted in its epoch
+ * (and, under zero-step mitigation, holds the tree lock until tdh_vp_enter_guest). Fails, in order:
  * OPERAND_BUSY|RCX (this vCPU's TDVPR is in use: it is already in the guest), the TDR and TD
  * state checks, TDX_OP_STATE_INCORRECT (not finalized), OPERAND_BUSY|TD_EPOCH,
  * OPERAND_BUSY|SEPT_TREE (zero-step mitigation and a host leaf holds the tree lock). Nothing
@@ -56,6 +63,7 @@ export function tdh_vp_enter_begin(td: Td, vcpuIndex: number): SeamcallResult {
     }
 
     // ALL_CHECKS_PASSED: the function is guaranteed to succeed
+    // Held until tdh_vp_enter_guest: the leaf's last steps before the VM entry.
     vcpu.holdsSeptLock = vcpu.zeroStepActive;
     adjust_tlb_tracking_state(td, vcpu);
     vcpu.inGuest = true;
@@ -74,8 +82,22 @@ function vp_enter_checks(td: Td, locks: LeafLocks): TdxStatus {
 }
 
 /**
- * TD exit (td_exit.c): uncount the vCPU from its epoch and drop the tree lock it held under
- * zero-step mitigation. The caller must have ended any guest ACCEPT first (kick_all_vcpus does).
+ * The end of TDH.VP.ENTER: release the tree lock the stepping filter took, if it did, and enter
+ * the guest. A no-op for a vCPU already in the guest proper (a kick may have completed the
+ * entry: kick_all_vcpus).
+ */
+export function tdh_vp_enter_guest(td: Td, vcpuIndex: number): void {
+  const vcpu = td.vcpus[vcpuIndex];
+  assert(vcpu !== undefined && vcpu.inGuest, `tdh_vp_enter_guest: vCPU ${vcpuIndex} is not entering`);
+  if (vcpu.holdsSeptLock) {
+    release_sharex_lock_ex(td.septLock);
+    vcpu.holdsSeptLock = false;
+  }
+}
+
+/**
+ * TD exit (td_exit.c): uncount the vCPU from its epoch. The caller must have ended any guest
+ * ACCEPT and any VP.ENTER still in flight first (kick_all_vcpus does).
  */
 export function tdh_vp_enter_end(td: Td, vcpuIndex: number): void {
   const vcpu = td.vcpus[vcpuIndex];
@@ -87,11 +109,8 @@ export function tdh_vp_enter_end(td: Td, vcpuIndex: number): void {
 export function td_exit(td: Td, vcpu: VcpuState): void {
   assert(vcpu.inGuest, `td_exit: vCPU ${vcpu.index} not in guest`);
   assert(vcpu.accepting === null, `td_exit: vCPU ${vcpu.index} holds an ACCEPT`);
+  assert(!vcpu.holdsSeptLock, `td_exit: vCPU ${vcpu.index} is still inside TDH.VP.ENTER`);
   tlb_tracking_exit(td, vcpu);
-  if (vcpu.holdsSeptLock) {
-    release_sharex_lock_ex(td.septLock);
-    vcpu.holdsSeptLock = false;
-  }
   vcpu.inGuest = false;
 }
 
