@@ -196,6 +196,26 @@ describe('zero-step mitigation (tdh_vp_enter.c stepping filter)', () => {
   });
 });
 
+describe('a refault on a present leaf (tdp_mmu_map_handle_target_level, v6.18)', () => {
+  // Aging clears the accessed bit of the mirror leaf (per-op: silently, H2). A second fault on
+  // the GFN finds a present leaf that already allows the write: RET_PF_SPURIOUS, no SPTE change.
+  // Building a new SPTE instead would turn the cleared bit into a leaf-to-leaf change.
+  it.each(['per-op', 'unified'] as const)('is spurious and writes nothing after the accessed bit was aged (%s)', (design) => {
+    const phases: { thread: string; op: Op }[][] = [
+      [{ thread: 'vcpu0', op: { op: 'fault', gfn: 0x210, level: '4K', private: true } }],
+      [{ thread: 'mmu_notifier', op: { op: 'age-leaf', gfn: 0x210 } }],
+      [{ thread: 'vcpu1', op: { op: 'fault', gfn: 0x210, level: '4K', private: true } }],
+    ];
+    const r = runScenario(smallScenario(phases, [design], 1), { design, keep: true });
+    const events = r.events ?? [];
+    expect(r.outcome.status).toBe('completed');
+    expect(r.metrics.bugs).toEqual([]);
+    const refault = events.filter((e) => e.layer === 'op' && e.name === 'fault')[1];
+    expect(refault.status).toBe('RET_PF_SPURIOUS');
+    expect(events.filter((e) => e.seq > refault.seq && e.seq <= refault.end && e.tree !== 'none')).toEqual([]);
+  });
+});
+
 describe('a fault racing a conversion of its GFN (mmu_invalidate_seq, is_page_fault_stale)', () => {
   // vcpu0 faults gfn 0x210 in as private while the ioctl thread converts it to shared. A fault
   // that read the attribute before the conversion must not map it after the conversion's zap:

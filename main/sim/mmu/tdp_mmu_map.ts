@@ -13,7 +13,9 @@ import { newTdpIter, tdp_iter_in_range, tdp_iter_next, tdp_iter_start, type tdp_
 import { tdp_mmu_iter_set_spte, tdp_mmu_set_spte_atomic } from './tdp_mmu_set_spte.ts';
 import { tdp_mmu_split_huge_page } from './tdp_mmu_split.ts';
 import { make_nonleaf_spte, make_spte } from './spte_make.ts';
-import { PG_LEVEL_2M, PG_LEVEL_4K, is_frozen_spte, is_large_pte, is_last_spte, is_shadow_present_pte } from '../../../shared/spte.ts';
+import {
+  PG_LEVEL_2M, PG_LEVEL_4K, VMX_EPT_EXECUTABLE_MASK, VMX_EPT_WRITABLE_MASK, is_frozen_spte, is_large_pte, is_last_spte, is_shadow_present_pte, spte_to_pfn,
+} from '../../../shared/spte.ts';
 import type { U64 } from '../../../shared/u64.ts';
 import { rem_pow2 } from '../int_rem.ts';
 import { EventString } from '../event_sink.ts';
@@ -51,6 +53,13 @@ export interface kvm_page_fault {
   max_level: number;
   /** The level the fault maps at: set by kvm_mmu_hugepage_adjust, lowered by disallowed_hugepage_adjust. */
   goal_level: number;
+  /**
+   * The access that faulted (from the EPT violation's exit qualification). The model's guest
+   * accesses are writes: the strictest test for "the mapping is already there"
+   * (is_access_allowed), and never exec, so the NX workaround never applies.
+   */
+  write: boolean;
+  exec: boolean;
   /** NX huge page workaround: never for TDX private faults, which are never exec faults. */
   huge_page_disallowed: boolean;
   nx_huge_page_workaround_enabled: boolean;
@@ -62,7 +71,7 @@ export interface kvm_page_fault {
 }
 
 export function newPageFault(gfn: number, isPrivate: boolean, pfnForGfn: number, maxLevel: number, mmuSeq: number): kvm_page_fault {
-  return { gfn, is_private: isPrivate, pfnForGfn, max_level: maxLevel, goal_level: PG_LEVEL_4K, huge_page_disallowed: false, nx_huge_page_workaround_enabled: false, mmu_seq: mmuSeq };
+  return { gfn, is_private: isPrivate, pfnForGfn, max_level: maxLevel, goal_level: PG_LEVEL_4K, write: true, exec: false, huge_page_disallowed: false, nx_huge_page_workaround_enabled: false, mmu_seq: mmuSeq };
 }
 
 /**
@@ -216,17 +225,30 @@ export function* tdp_mmu_link_sp(kvm: KvmMmu, t: SimThread, iter: tdp_iter, sp: 
   return 0;
 }
 
+/** is_access_allowed(fault, spte): the present SPTE already grants the access that faulted. */
+function is_access_allowed(fault: kvm_page_fault, spte: U64): boolean {
+  if (fault.exec) return (spte & VMX_EPT_EXECUTABLE_MASK) !== 0;
+  if (fault.write) return (spte & VMX_EPT_WRITABLE_MASK) !== 0;
+  return is_shadow_present_pte(spte);
+}
+
 /**
- * tdp_mmu_map_handle_target_level(): build the leaf and set it atomically. RET_PF_SPURIOUS if
- * it is already there, RET_PF_RETRY if the cmpxchg (or the external update) failed,
- * RET_PF_FIXED otherwise.
+ * tdp_mmu_map_handle_target_level(): RET_PF_SPURIOUS if a present leaf already grants the
+ * access (another vCPU mapped it first; v6.18 returns before building a new SPTE, so attribute
+ * bits such as a cleared accessed bit never turn into a leaf-to-leaf change); else build the
+ * leaf and set it atomically: RET_PF_SPURIOUS if it is already there, RET_PF_RETRY if the
+ * cmpxchg (or the external update) failed, RET_PF_FIXED otherwise.
  */
 function* tdp_mmu_map_handle_target_level(kvm: KvmMmu, t: SimThread, fault: kvm_page_fault, iter: tdp_iter): Proc<number> {
   if (WARN_ON_ONCE(kvm.ctx, t, iter.sp.role.level !== fault.goal_level, 'tdp_mmu_map_handle_target_level', 'table level != goal level')) return RET_PF_RETRY;
-  const pfn = fault.pfnForGfn - rem_pow2(fault.gfn, PAGES_PER_LEVEL[fault.goal_level]);
-  const nw = make_spte(pfn, fault.goal_level);
-  if (nw === iter.old_spte) return RET_PF_SPURIOUS;
   const old = iter.old_spte;
+  const pfn = fault.pfnForGfn - rem_pow2(fault.gfn, PAGES_PER_LEVEL[fault.goal_level]);
+  if (is_shadow_present_pte(old) && is_access_allowed(fault, old) && is_last_spte(old, iter.level)) {
+    WARN_ON_ONCE(kvm.ctx, t, pfn !== spte_to_pfn(old), 'tdp_mmu_map_handle_target_level', 'spurious fault on a leaf that maps another pfn');
+    return RET_PF_SPURIOUS;
+  }
+  const nw = make_spte(pfn, fault.goal_level);
+  if (nw === old) return RET_PF_SPURIOUS;
   const r = yield* tdp_mmu_set_spte_atomic(kvm, t, iter, nw);
   if (r !== 0) return RET_PF_RETRY;
   // Replacing a table with a leaf leaves stale translations for the old table's range.
