@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   SEPTE_INIT_VALUE, SEPT_LOCK_TDEL, SEPT_LOCK_TDHP, SEPT_STATE_COUNT, SEPT_STATE_FREE, SEPT_STATE_MAPPED,
   SEPT_STATE_NAMES, SEPT_STATE_NL_MAPPED, SEPT_STATE_PENDING, sept_arch_view, sept_decode, sept_entry_value,
-  sept_level_state, sept_level_state_decode, sept_state_of,
+  sept_level_state, sept_level_state_decode, sept_state_is_any_blocked, sept_state_of,
 } from './sept.ts';
 import { TWO_40, u64_hex } from './u64.ts';
 
@@ -41,5 +41,14 @@ describe('S-EPT entry values', () => {
 
   it('an encoding the module never writes decodes as INVALID', () => {
     expect(sept_decode(2 * TWO_40).stateName).toBe('INVALID'); // TDEX (bit 53) alone
+  });
+});
+
+describe('sept_state_is_any_blocked', () => {
+  // sept_special_flags_lookup: any_blocked covers the three blocked states; the blocked-for-write
+  // family has its own flag (any_blockedw), so BLOCK blocks them and REMOVE/DEMOTE refuse them.
+  it('is true for NL_BLOCKED, BLOCKED and PENDING_BLOCKED only', () => {
+    const blocked = SEPT_STATE_NAMES.filter((_, state) => sept_state_is_any_blocked(state));
+    expect(blocked.sort()).toEqual(['BLOCKED', 'NL_BLOCKED', 'PENDING_BLOCKED']);
   });
 });

@@ -49,12 +49,14 @@ export function sept_state_is_leaf(state: number): boolean {
   return (SEPT_STATE_ENCODING[state] & 0x60) !== 0;
 }
 
-/** NL_BLOCKED, BLOCKED, PENDING_BLOCKED and the blocked-for-write variants. */
+/**
+ * sept_state_is_any_blocked: NL_BLOCKED, BLOCKED and PENDING_BLOCKED only. The module keeps the
+ * blocked-for-write states (BLOCKEDW and its pending/exported variants) under a separate flag
+ * (any_blockedw in sept_special_flags_lookup); BLOCK does block them, and REMOVE/DEMOTE treat
+ * them as not blocked.
+ */
 export function sept_state_is_any_blocked(state: number): boolean {
-  return state === SEPT_STATE_NL_BLOCKED || state === SEPT_STATE_BLOCKED || state === SEPT_STATE_PENDING_BLOCKED
-    || state === SEPT_STATE_BLOCKEDW || state === SEPT_STATE_PENDING_BLOCKEDW
-    || state === SEPT_STATE_EXPORTED_BLOCKEDW || state === SEPT_STATE_EXPORTED_DIRTY_BLOCKEDW
-    || state === SEPT_STATE_PENDING_EXPORTED_BLOCKEDW || state === SEPT_STATE_PENDING_EXPORTED_DIRTY_BLOCKEDW;
+  return state === SEPT_STATE_NL_BLOCKED || state === SEPT_STATE_BLOCKED || state === SEPT_STATE_PENDING_BLOCKED;
 }
 
 /** Leaf states whose encoding has TDP (bit 56): the guest has not accepted the page yet. */
