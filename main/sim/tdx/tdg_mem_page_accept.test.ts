@@ -10,7 +10,7 @@ import { kick_all_vcpus } from './kick_all_vcpus.ts';
 import { tdh_mem_page_aug } from './tdh_mem_page_aug.ts';
 import { tdh_mem_range_block } from './tdh_mem_range_block.ts';
 import { tdh_vp_enter_begin } from './tdh_vp_enter.ts';
-import { tdx_status_name } from '../../../shared/tdx_status.ts';
+import { tdx_status_hex, tdx_status_name } from '../../../shared/tdx_status.ts';
 
 const G = 1024;
 
@@ -28,9 +28,12 @@ interface AcceptCase {
 const CASES: AcceptCase[] = [
   { name: 'PENDING 4K at 4K: in progress', setup: (f) => { aug(f, G, 0); }, gfn: G, level: 0, want: 'TDX_SUCCESS', exit: null, inProgress: true },
   { name: 'PENDING 2M at 2M: in progress', setup: (f) => { aug(f, G, 1); }, gfn: G, level: 1, want: 'TDX_SUCCESS', exit: null, inProgress: true },
-  { name: 'MAPPED 4K', setup: (f) => { aug(f, G, 0); accept(f, 0, G, 0); }, gfn: G, level: 0, want: 'TDX_PAGE_ALREADY_ACCEPTED|RCX', exit: null },
+  // ALREADY_ACCEPTED / SIZE_MISMATCH carry a level, not an operand ID: level 1 prints as "|RCX".
+  { name: 'MAPPED 4K', setup: (f) => { aug(f, G, 0); accept(f, 0, G, 0); }, gfn: G, level: 0, want: 'TDX_PAGE_ALREADY_ACCEPTED', exit: null },
+  { name: 'MAPPED 2M', setup: (f) => { aug(f, G, 1); accept(f, 0, G, 1); }, gfn: G, level: 1, want: 'TDX_PAGE_ALREADY_ACCEPTED|RCX', exit: null },
   { name: '4K inside a MAPPED 2M', setup: (f) => { aug(f, G, 1); accept(f, 0, G, 1); }, gfn: G + 3, level: 0, want: 'TDX_PAGE_ALREADY_ACCEPTED|RCX', exit: null },
   { name: '2M over 4K mappings: size mismatch', setup: (f) => { aug(f, G, 0); }, gfn: G, level: 1, want: 'TDX_PAGE_SIZE_MISMATCH|RCX', exit: null },
+  { name: '2M over a blocked PT (NL_BLOCKED): size mismatch', setup: (f) => { aug(f, G, 0); ok(tdh_mem_range_block(f.td, rcx(G, 1))); }, gfn: G, level: 1, want: 'TDX_PAGE_SIZE_MISMATCH|RCX', exit: null },
   { name: '4K inside a PENDING 2M: EPT violation exit', setup: (f) => { aug(f, G, 1); }, gfn: G + 3, level: 0, want: 'TDX_SUCCESS', exit: [1, 2] },
   { name: 'FREE 4K: EPT violation exit', setup: (f) => { buildPath(f, G, 0); }, gfn: G, level: 0, want: 'TDX_SUCCESS', exit: [0, 0] },
   { name: 'missing path: EPT violation exit at the root', setup: () => {}, gfn: G, level: 0, want: 'TDX_SUCCESS', exit: [3, 0] },
@@ -77,11 +80,42 @@ describe('TDG.MEM.PAGE.ACCEPT', () => {
     expect(tdg_mem_page_accept_begin(f.td, 0, rcx(G, 0)).inProgress).toBe(true);
     expect(tdx_status_name(tdh_mem_range_block(f.td, rcx(G, 0)).status)).toBe('TDX_OPERAND_BUSY|RCX');
     ok(tdg_mem_page_accept_end(f.td, 0));
-    // The entry is MAPPED now with TDHP; another accept sees ALREADY_ACCEPTED before the lock.
-    expect(tdx_status_name(tdg_mem_page_accept_begin(f.td, 1, rcx(G, 0)).status)).toBe('TDX_PAGE_ALREADY_ACCEPTED|RCX');
+    // The entry is MAPPED now with TDHP; another accept fails the guest lock before it looks at
+    // the state (sept_lock_acquire_guest: BUSY_HOST_PRIORITY, reported as OPERAND_BUSY).
+    expect(tdx_status_name(tdg_mem_page_accept_begin(f.td, 1, rcx(G, 0)).status)).toBe('TDX_OPERAND_BUSY|RCX');
     expect(sept_decode(sept_lookup(f.td, G, 1)!.value).tdhp).toBe(true);
     ok(tdh_mem_range_block(f.td, rcx(G, 0)));
     expect(sept_decode(sept_lookup(f.td, G, 1)!.value).tdhp).toBe(false);
+    expect(checkModelInvariants(f.td)).toEqual([]);
+  });
+
+  it('ALREADY_ACCEPTED and SIZE_MISMATCH carry the level where the walk stopped in the operand field', () => {
+    const f = fixture();
+    finalize(f); aug(f, G, 0); accept(f, 0, G, 0);
+    aug(f, 4 * G, 1); accept(f, 0, 4 * G, 1);
+    const status = (gfn: number, level: number): string => tdx_status_hex(tdg_mem_page_accept_begin(f.td, 0, rcx(gfn, level)).status);
+    expect(status(G, 0)).toBe('0x00000b0a00000000');
+    expect(status(4 * G, 1)).toBe('0x00000b0a00000001');
+    expect(status(4 * G + 5, 0)).toBe('0x00000b0a00000001');
+    expect(status(G, 1)).toBe('0xc0000b0b00000001');
+  });
+
+  it('the guest lock comes before the state: a MAPPED entry with TDHP gives BUSY, not ALREADY_ACCEPTED', () => {
+    const f = fixture();
+    finalize(f); aug(f, G, 0); ok(tdh_vp_enter_begin(f.td, 0)); ok(tdh_vp_enter_begin(f.td, 1));
+    expect(tdg_mem_page_accept_begin(f.td, 0, rcx(G, 0)).inProgress).toBe(true);
+    // A host BLOCK meets the guest's TDEL: BUSY, and TDHP is set on the entry.
+    expect(tdx_status_name(tdh_mem_range_block(f.td, rcx(G, 0)).status)).toBe('TDX_OPERAND_BUSY|RCX');
+    // While TDEL is held, another vCPU's accept is BUSY (not a violation, not ALREADY_ACCEPTED).
+    expect(tdx_status_name(tdg_mem_page_accept_begin(f.td, 1, rcx(G, 0)).status)).toBe('TDX_OPERAND_BUSY|RCX');
+    ok(tdg_mem_page_accept_end(f.td, 0));
+    expect(sept_decode(sept_lookup(f.td, G, 1)!.value).tdhp).toBe(true);
+    const before = hashState(f.td);
+    const r = tdg_mem_page_accept_begin(f.td, 1, rcx(G, 0));
+    expect(tdx_status_name(r.status)).toBe('TDX_OPERAND_BUSY|RCX');
+    expect(r.tdExit).toBeNull();
+    expect(f.td.vcpus[1].inGuest).toBe(true);
+    expect(hashState(f.td)).toBe(before);
     expect(checkModelInvariants(f.td)).toEqual([]);
   });
 

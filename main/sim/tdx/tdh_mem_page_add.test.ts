@@ -27,6 +27,9 @@ const CASES: LeafCase[] = [
   },
   { name: 'target owned', setup: (f) => buildPath(f, G, 0), call: (f) => tdh_mem_page_add(f.td, rcx(G, 0), PA(0x12), SRC), want: 'TDX_PAGE_METADATA_INCORRECT|R8' },
   { name: 'source unaligned', setup: (f) => buildPath(f, G, 0), call: (f) => tdh_mem_page_add(f.td, rcx(G, 0), PA(0x5000), SRC + 1), want: 'TDX_OPERAND_INVALID|R9' },
+  // The module checks the source (R9) before the target (R8).
+  { name: 'source unaligned and target owned', setup: (f) => buildPath(f, G, 0), call: (f) => tdh_mem_page_add(f.td, rcx(G, 0), PA(0x12), SRC + 1), want: 'TDX_OPERAND_INVALID|R9' },
+  { name: 'source unaligned and target unaligned', setup: (f) => buildPath(f, G, 0), call: (f) => tdh_mem_page_add(f.td, rcx(G, 0), PA(0x5000) + 8, SRC + 1), want: 'TDX_OPERAND_INVALID|R9' },
 ];
 
 describe('TDH.MEM.PAGE.ADD', () => {

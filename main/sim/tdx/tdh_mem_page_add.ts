@@ -6,10 +6,14 @@
 // Out: TDX_SUCCESS; the entry becomes MAPPED, the target's PAMT entry PT_REG owned by the TD,
 //      CHLDCNT += 1. (The copy and the MRTD extension are not modeled.)
 // Locks: the TDR lock is taken exclusive and stands in for the S-EPT tree lock; no entry lock.
+//      The module takes no OP_STATE lock here (check_state_map_tdcs_and_lock with
+//      TDX_LOCK_NO_LOCK); the shared prologue takes it shared, which nothing in the model can
+//      observe (no one holds it exclusive), so that difference is left in place.
 // Fails, in order: the prologue (OP_STATE must be INITIALIZED: TDX_OP_STATE_INCORRECT after
 //      finalize), OPERAND_INVALID|RCX, EPT_WALK_FAILED|RCX, EPT_ENTRY_STATE_INCORRECT|RCX (not
-//      FREE), R8 checks, OPERAND_INVALID|R9. The R9 check's position is our choice (the reference
-//      does not order it). Nothing changes on failure.
+//      FREE), OPERAND_INVALID|R9 (the source: shared_hpa_check_with_pwr_2_alignment, of which
+//      only the 4K alignment is modeled), then the R8 checks (check_lock_and_map_explicit_
+//      private_4k_hpa: the source is checked before the target). Nothing changes on failure.
 import { SEPT_STATE_MAPPED } from '../../../shared/sept.ts';
 import {
   OPERAND_ID_R8, OPERAND_ID_R9, OPERAND_ID_RCX, OPERAND_ID_RDX, TDX_EPT_ENTRY_STATE_INCORRECT,
@@ -43,11 +47,12 @@ function page_add_locked(td: Td, rcx: number, r8: number, r9: number, locks: Lea
   if (!sept_state_is_seamcall_leaf_allowed(TDH_MEM_PAGE_ADD_LEAF, page.state[idx])) {
     return sept_error(api_error_with_operand_id(TDX_EPT_ENTRY_STATE_INCORRECT, OPERAND_ID_RCX), page, idx, level);
   }
-  status = check_free_hpa(td, r8, OPERAND_ID_R8, PT_4KB);
-  if (status !== TDX_SUCCESS) return seamcallResult(status);
+  // shared_hpa_check_with_pwr_2_alignment(R9) comes before the target page R8.
   if (!Number.isSafeInteger(r9) || r9 < 0 || r9 % 4096 !== 0) {
     return seamcallResult(api_error_with_operand_id(TDX_OPERAND_INVALID, OPERAND_ID_R9));
   }
+  status = check_free_hpa(td, r8, OPERAND_ID_R8, PT_4KB);
+  if (status !== TDX_SUCCESS) return seamcallResult(status);
 
   // ALL_CHECKS_PASSED: the function is guaranteed to succeed
   const pfn = r8 / 4096;

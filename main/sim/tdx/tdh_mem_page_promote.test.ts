@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { SEPT_STATE_MAPPED, SEPT_STATE_PENDING } from './test_values.ts';
-import { sept_lookup } from './sept_walk.ts';
+import { SEPT_LOCK_TDEL, SEPT_LOCK_TDHP, SEPT_STATE_MAPPED, SEPT_STATE_NL_BLOCKED, SEPT_STATE_NL_MAPPED, SEPT_STATE_PENDING } from './test_values.ts';
+import { sept_arch_view, sept_level_state } from '../../../shared/sept.ts';
+import { sept_lookup, sept_lookup_page } from './sept_walk.ts';
+import { sept_entry_set_lock } from './td.ts';
 import { PA, accept, aug, blockTracked, finalize, rcx, runLeafCase, type Fixture, type LeafCase } from './tdx_test_support.ts';
 import { tdh_mem_page_demote } from './tdh_mem_page_demote.ts';
 import { tdh_mem_page_promote } from './tdh_mem_page_promote.ts';
@@ -32,7 +34,22 @@ const CASES: LeafCase[] = [
     name: 'mixed PENDING and MAPPED children',
     setup: (f) => { split(f); accept(f, 0, G + 3, 0); blockTracked(f, G, 1); },
     call: (f) => tdh_mem_page_promote(f.td, rcx(G, 1)), want: 'TDX_EPT_INVALID_PROMOTE_CONDITIONS|RCX',
-    check: (_f, r) => expect(r.status).toBe(0xc0000b09 * 65536 + 1),
+    check: (_f, r) => {
+      expect(r.status).toBe(0xc0000b09 * 65536 + 1);
+      // RCX/RDX: the parent (NL_BLOCKED, level 1), not child 3 (MAPPED, level 0).
+      expect(r.rcx).toBe(sept_arch_view(SEPT_STATE_NL_BLOCKED, 0x9000));
+      expect(r.rdx).toBe(sept_level_state(1, SEPT_STATE_NL_BLOCKED));
+    },
+  },
+  {
+    name: 'before finalize, children not contiguous: RCX/RDX report the NL_MAPPED parent',
+    setup: (f) => { for (let i = 0; i < 512; i++) aug(f, G + i, 0); },
+    call: (f) => tdh_mem_page_promote(f.td, rcx(G, 1)), want: 'TDX_EPT_INVALID_PROMOTE_CONDITIONS|RCX',
+    check: (f, r) => {
+      expect(r.rcx).toBe(sept_arch_view(SEPT_STATE_NL_MAPPED, sept_lookup(f.td, G, 2)!.pfn));
+      expect(r.rcx).not.toBe(0);
+      expect(r.rdx).toBe(sept_level_state(1, SEPT_STATE_NL_MAPPED));
+    },
   },
   {
     name: 'children not contiguous (4K pages AUGed one by one)',
@@ -71,7 +88,29 @@ describe('TDH.MEM.PAGE.PROMOTE', () => {
 
   // A child held by a guest ACCEPT (OPERAND_BUSY|RCX in the scan) cannot be set up through the
   // leaves: once the parent is NL_BLOCKED the guest's walk cannot reach the children, the kick that
-  // completes tracking also completes any ACCEPT, and before finalize no vCPU runs.
+  // completes tracking also completes any ACCEPT, and before finalize no vCPU runs. The test below
+  // plants one by hand (TDEL on child 5 and a vCPU recorded as accepting it) before finalize.
+  it('a child held by a guest: BUSY|RCX with the parent in RCX/RDX, TDHP set on that child', () => {
+    runLeafCase({
+      name: 'busy child',
+      setup: (f) => {
+        aug(f, G, 1); expect(tdh_mem_page_demote(f.td, rcx(G, 1), PA(0x9000)).status).toBe(0);
+        const child = sept_lookup_page(f.td, G, 1)!;
+        sept_entry_set_lock(f.td, child, 5, SEPT_LOCK_TDEL);
+        f.td.vcpus[0].accepting = { page: child, idx: 5 };
+      },
+      call: (f) => tdh_mem_page_promote(f.td, rcx(G, 1)), want: 'TDX_OPERAND_BUSY|RCX', setsTdhp: true,
+      check: (f, r) => {
+        expect(r.rcx).toBe(sept_arch_view(SEPT_STATE_NL_MAPPED, 0x9000));
+        expect(r.rdx).toBe(sept_level_state(1, SEPT_STATE_NL_MAPPED));
+        const child = sept_lookup_page(f.td, G, 1)!;
+        expect(child.lock[5]).toBe(SEPT_LOCK_TDEL | SEPT_LOCK_TDHP);
+        expect(child.lock[4]).toBe(0);
+        expect(sept_lookup(f.td, G, 2)!.state).toBe(SEPT_STATE_NL_MAPPED);
+      },
+    });
+  });
+
   it('all MAPPED children promote to a MAPPED 2M leaf', () => {
     runLeafCase({
       name: 'mapped',

@@ -11,13 +11,15 @@
 //      NL_MAPPED/NL_BLOCKED), while running GPA_RANGE_NOT_BLOCKED|RCX and
 //      TLB_TRACKING_NOT_DONE|RCX (the child page's BEPOCH), then the child scan in index order
 //      (is_sept_page_valid_for_merge): a child locked by a guest gives OPERAND_BUSY|RCX (and
-//      TDHP on it); child 0 not MAPPED/PENDING or not size-aligned, or a child differing in
-//      state or HPA, gives TDX_EPT_INVALID_PROMOTE_CONDITIONS|RCX (a mix of accepted and pending
-//      pages is the usual cause); then TDX_INTERRUPTED_RESTARTABLE when `td.hostInterruptPending`.
-import { SEPT_LOCK_TDHP, SEPT_STATE_MAPPED, SEPT_STATE_PENDING } from '../../../shared/sept.ts';
+//      TDHP on that child); child 0 not MAPPED/PENDING or not size-aligned, or a child differing
+//      in state or HPA, gives TDX_EPT_INVALID_PROMOTE_CONDITIONS|RCX (a mix of accepted and
+//      pending pages is the usual cause). For both, RCX/RDX describe the PARENT entry at the
+//      requested level (set_arch_septe_details_in_vmm_regs on the merged entry), not the child.
+//      Then TDX_INTERRUPTED_RESTARTABLE when `td.hostInterruptPending`.
+import { SEPT_STATE_MAPPED, SEPT_STATE_PENDING } from '../../../shared/sept.ts';
 import {
   OPERAND_ID_RCX, OPERAND_ID_RDX, TDX_EPT_ENTRY_STATE_INCORRECT, TDX_EPT_INVALID_PROMOTE_CONDITIONS,
-  TDX_INTERRUPTED_RESTARTABLE, TDX_SUCCESS, api_error_with_operand_id,
+  TDX_INTERRUPTED_RESTARTABLE, TDX_OPERAND_BUSY, TDX_SUCCESS, api_error_with_operand_id, type TdxStatus,
 } from '../../../shared/tdx_status.ts';
 import {
   TDX_LOCK_SHARED, check_blocked_and_tracked, lock_sept_check_and_walk, mark_cache_dirty, newLeafLocks,
@@ -27,8 +29,8 @@ import { PT_4KB, pamt_free, pamt_promote } from './pamt.ts';
 import { TDH_MEM_PAGE_PROMOTE_LEAF } from './seamcall_leaves.ts';
 import { sept_state_is_seamcall_leaf_allowed } from './sept_state_lookup.ts';
 import {
-  POW512, seamcallResult, sept_entry_guest_locked, sept_entry_set_lock, sept_entry_write,
-  sept_page_report_dropped, td_max_level, type SeamcallResult, type SeptPage, type Td,
+  POW512, seamcallResult, sept_entry_write, sept_page_report_dropped, td_max_level, type SeamcallResult,
+  type SeptPage, type Td,
 } from './td.ts';
 
 export function tdh_mem_page_promote(td: Td, rcx: number): SeamcallResult {
@@ -52,8 +54,8 @@ function page_promote_locked(td: Td, rcx: number, locks: LeafLocks): SeamcallRes
   const notTracked = check_blocked_and_tracked(td, page, idx, level);
   if (notTracked !== null) return notTracked;
   const child = page.child[idx]!;
-  const invalid = is_sept_page_valid_for_merge(td, child, level);
-  if (invalid !== null) return invalid;
+  const merge = is_sept_page_valid_for_merge(td, child, level);
+  if (merge !== TDX_SUCCESS) return sept_error(api_error_with_operand_id(merge, OPERAND_ID_RCX), page, idx, level);
   if (td.hostInterruptPending) return seamcallResult(TDX_INTERRUPTED_RESTARTABLE, rcx, td.config.tdrPfn * 4096);
 
   // ALL_CHECKS_PASSED: the function is guaranteed to succeed
@@ -69,25 +71,24 @@ function page_promote_locked(td: Td, rcx: number, locks: LeafLocks): SeamcallRes
 }
 
 /**
- * is_sept_page_valid_for_merge: lock each child in turn (host lock; TDHP cleared on success),
- * and check it against child 0. Returns null when all 512 qualify.
+ * is_sept_page_valid_for_merge: lock each child in turn (sept_lock_acquire_host: TDHP cleared on
+ * success, set on a child a guest holds), and check it against child 0. Returns the bare code
+ * (OPERAND_BUSY or EPT_INVALID_PROMOTE_CONDITIONS; the caller adds RCX and the parent's
+ * details), or TDX_SUCCESS when all 512 qualify. The child locks are released on return.
  */
-function is_sept_page_valid_for_merge(td: Td, child: SeptPage, mergedLevel: number): SeamcallResult | null {
-  const invalid = seamcallResult(api_error_with_operand_id(TDX_EPT_INVALID_PROMOTE_CONDITIONS, OPERAND_ID_RCX));
+function is_sept_page_valid_for_merge(td: Td, child: SeptPage, mergedLevel: number): TdxStatus {
+  const childLocks = newLeafLocks();
   const state0 = child.state[0];
   const pfn0 = child.target[0];
   const stride = POW512[mergedLevel - 1];
   for (let i = 0; i < 512; i++) {
-    if (sept_entry_guest_locked(child, i)) {
-      return sept_lock_acquire_host(td, child, i, newLeafLocks());
-    }
-    sept_entry_set_lock(td, child, i, child.lock[i] & ~SEPT_LOCK_TDHP);
+    if (sept_lock_acquire_host(td, child, i, childLocks) !== null) return TDX_OPERAND_BUSY;
     if (i === 0) {
-      if (pfn0 % POW512[mergedLevel] !== 0) return invalid;
-      if (state0 !== SEPT_STATE_MAPPED && state0 !== SEPT_STATE_PENDING) return invalid;
+      if (pfn0 % POW512[mergedLevel] !== 0) return TDX_EPT_INVALID_PROMOTE_CONDITIONS;
+      if (state0 !== SEPT_STATE_MAPPED && state0 !== SEPT_STATE_PENDING) return TDX_EPT_INVALID_PROMOTE_CONDITIONS;
       continue;
     }
-    if (child.state[i] !== state0 || child.target[i] !== pfn0 + i * stride) return invalid;
+    if (child.state[i] !== state0 || child.target[i] !== pfn0 + i * stride) return TDX_EPT_INVALID_PROMOTE_CONDITIONS;
   }
-  return null;
+  return TDX_SUCCESS;
 }
