@@ -20,7 +20,8 @@ export const mainline4kDesign: Design = {
     'Callback per operation as merged upstream before the huge page series: link_external_spt and set_external_spte ' +
     'from set_external_spte_present() in the atomic path, remove_external_spte from tdp_mmu_set_spte() (which ' +
     'KVM_BUG_ONs any present new value) and per child in handle_removed_pt(), free_external_spt per table. ' +
-    'Private memory is 4K only; a mirror split is impossible. [B26]; kernel-mmu.md 3.1-3.3, 4.2, 5.3.',
+    'Private memory is 4K only; a mirror split is impossible. The link hook gets a bare S-EPT page: its level/gfn ' +
+    'sanity checks are the MMU\'s (get_external_spt() WARNs and links anyway). [B26]; kernel-mmu.md 3.1-3.3, 4.2, 5.3.',
   sources: ['[B26] tdp_mmu.c', '[B26] vmx/tdx.c', '[M16]'],
   surface: {
     hooks: ['link_external_spt', 'set_external_spte', 'remove_external_spte', 'free_external_spt'],
@@ -32,9 +33,9 @@ export const mainline4kDesign: Design = {
       'handle_removed_pt: free_external_spt',
     ],
     tdxChecks: [
-      'link: KVM_BUG_ON(!external_spt)',
-      'link: KVM_BUG_ON(sp->role.level + 1 != level)',
-      'link: KVM_BUG_ON(sp->gfn != gfn)',
+      // None for link: [B26] tdx_sept_link_private_spt() gets a bare page. The level/gfn checks
+      // are the MMU's (get_external_spt() WARN_ON_ONCE, then links anyway) and so is
+      // KVM_BUG_ON(!external_spt) (set_external_spte_present()).
       'set: KVM_BUG_ON(level != PG_LEVEL_4K)',
       'set: WARN_ON_ONCE(!RWX)',
       'remove: lockdep_assert_held_write',

@@ -28,7 +28,8 @@ export const perOpDesign: Design = {
     'set_external_spte from set_external_spte_present() in the atomic path (SPTE frozen around the SEAMCALL), ' +
     'remove_external_spte or split_external_spte from the dispatch in tdp_mmu_set_spte() under the write lock, ' +
     'remove_external_spte per child and free_external_spt per table in handle_removed_pt(). A change no call ' +
-    'site anticipates reaches no hook. [V3] 07/24 on [B26]; kernel-mmu.md 3.1-3.3, 4.2-4.3, 5.3.',
+    'site anticipates reaches no hook. The link hook gets a bare S-EPT page: its level/gfn sanity checks are the ' +
+    'MMU\'s (get_external_spt() WARNs and links anyway). [V3] 07/24 on [B26]; kernel-mmu.md 3.1-3.3, 4.2-4.3, 5.3.',
   sources: ['[V3] 07/24, 08/24', '[B26] tdp_mmu.c', '[M16]/[B26] vmx/tdx.c'],
   surface: {
     hooks: ['link_external_spt', 'set_external_spte', 'split_external_spte', 'remove_external_spte', 'free_external_spt'],
@@ -41,16 +42,16 @@ export const perOpDesign: Design = {
       'handle_removed_pt: free_external_spt',
     ],
     tdxChecks: [
-      'link: KVM_BUG_ON(!external_spt)',
-      'link: KVM_BUG_ON(sp->role.level + 1 != level)',
-      'link: KVM_BUG_ON(sp->gfn != gfn)',
+      // None for link: [B26] tdx_sept_link_private_spt() gets a bare page. The level/gfn checks
+      // are the MMU's (get_external_spt() WARN_ON_ONCE, then links anyway) and so is
+      // KVM_BUG_ON(!external_spt) (set_external_spte_present()).
       'set: KVM_BUG_ON(level > PG_LEVEL_2M)',
       'set: WARN_ON_ONCE(!RWX)',
       'remove: lockdep_assert_held_write',
       'remove: KVM_BUG_ON(!is_hkid_assigned)',
       'remove: KVM_BUG_ON(level > PG_LEVEL_2M)',
       'split: KVM_BUG_ON(state != RUNNABLE || level != PG_LEVEL_2M)',
-      'split: lockdep_assert_held_write',
+      'split: lockdep_assert_held_write (in tdh_do_no_vcpus)',
       'free: KVM_BUG_ON(is_hkid_assigned)',
     ],
   },

@@ -17,12 +17,17 @@ import {
 export { PG_LEVEL_2M, PG_LEVEL_4K };
 
 
-/** tdx_sept_link_private_spt(): TDH.MEM.SEPT.ADD of the child's external page. */
+/**
+ * tdx_sept_link_private_spt(kvm, gfn, level, void *private_spt) ([B26] tdx.c): TDH.MEM.SEPT.ADD
+ * of the page it is handed; BUSY is -EBUSY, any other error TDX_BUG_ON. It gets a bare S-EPT
+ * page, not the kvm_mmu_page, so it checks nothing about the table: in [B26] the level/gfn
+ * checks are WARN_ON_ONCEs in the MMU's get_external_spt() and the missing-page check is the
+ * MMU's KVM_BUG_ON in set_external_spte_present(). TDX-side KVM_BUG_ONs on the table arrive
+ * only with [V5] 05/45's tdx_spte_to_external_spt() (the unified glue, tdx_glue_kx.ts). The
+ * model passes the child table; this reads only its external_spt, the kernel's `private_spt`.
+ */
 export function* tdx_sept_link_private_spt(kt: KvmTdx, t: SimThread, gfn: number, level: number, child: kvm_mmu_page): Proc<number> {
-  // The hook receives a bare page, so TDX checks that the MMU passed the table it meant.
-  if (KVM_BUG_ON(kt.ctx, t, child.external_spt === null, 'tdx_sept_link_private_spt', 'no external_spt')) return -EIO;
-  if (KVM_BUG_ON(kt.ctx, t, child.role.level + 1 !== level, 'tdx_sept_link_private_spt', () => `sp level ${child.role.level} under level ${level}`)) return -EIO;
-  if (KVM_BUG_ON(kt.ctx, t, child.gfn !== gfn, 'tdx_sept_link_private_spt', () => `sp gfn 0x${child.gfn.toString(16)} != 0x${gfn.toString(16)}`)) return -EIO;
+  // The MMU KVM_BUG_ONs and returns before calling with no page (set_external_spte_present).
   return yield* tdx_sept_add(kt, t, gfn, level, child.external_spt as number);
 }
 
@@ -43,8 +48,9 @@ export function tdx_sept_set_private_spte(kt: KvmTdx, t: SimThread, gfn: number,
 /** [V3] 08/24 tdx_sept_split_private_spte(): BLOCK, TRACK, DEMOTE into the child's page. */
 export function* tdx_sept_split_private_spte(kt: KvmTdx, t: SimThread, gfn: number, level: number, _old: U64, child: kvm_mmu_page): Proc<number> {
   if (KVM_BUG_ON(kt.ctx, t, kt.state !== 'runnable' || level !== PG_LEVEL_2M, 'tdx_sept_split_private_spte', `state ${kt.state}, level ${level}`)) return -EIO;
+  // [V3] 08/24 asserts the write lock inside tdh_do_no_vcpus(); it has no !new_external_spt
+  // check of its own: the MMU's split_external_spte() KVM_BUG_ONs that before calling.
   lockdep_assert_held_write(kt.ctx, t, 'tdx_sept_split_private_spte');
-  if (KVM_BUG_ON(kt.ctx, t, child.external_spt === null, 'tdx_sept_split_private_spte', 'no external_spt')) return -EIO;
   return (yield* tdx_sept_demote(kt, t, gfn, level, child.external_spt as number)) ? 0 : -EIO;
 }
 

@@ -122,14 +122,18 @@ export function* call_free_external_spt_unified(kvm: KvmMmu, t: SimThread, ops: 
 }
 
 /**
- * get_external_spt(gfn, new_spte, level): the child table a new non-leaf mirror SPTE points
- * at. The child must sit one level down and cover exactly `gfn`; otherwise the MMU is linking
- * the wrong table (WARN).
+ * get_external_spt(gfn, new_spte, level) ([LN]/[B26] tdp_mmu.c): the child table a new
+ * present non-leaf mirror SPTE points at (null otherwise). The child should sit one level down
+ * and cover exactly `gfn`; the kernel WARN_ON_ONCEs if not and still returns its
+ * external_spt, so a mismatched table is linked anyway (TDX in [B26] cannot tell). The model
+ * returns the child; callers KVM_BUG_ON a missing external_spt.
  */
 export function get_external_spt(kvm: KvmMmu, t: SimThread, gfn: number, nw: U64, level: number): kvm_mmu_page | null {
+  if (!is_shadow_present_pte(nw) || is_last_spte(nw, level)) return null;
   const child = kvm.spte_to_child_sp(nw);
   if (child === null) return null;
-  if (WARN_ON_ONCE(kvm.ctx, t, child.role.level + 1 !== level || child.gfn !== gfn, 'get_external_spt', 'child table does not match the SPTE it hangs below')) return null;
+  WARN_ON_ONCE(kvm.ctx, t, child.role.level + 1 !== level, 'get_external_spt:level', () => `sp level ${child.role.level} under level ${level}`);
+  WARN_ON_ONCE(kvm.ctx, t, child.gfn !== gfn, 'get_external_spt:gfn', () => `sp gfn 0x${child.gfn.toString(16)} != 0x${gfn.toString(16)}`);
   return child;
 }
 

@@ -8,13 +8,17 @@ import { read_lock, read_unlock, write_lock, write_unlock } from '../mmu_lock.ts
 import type { SimThread } from '../sim_thread.ts';
 import type { KvmMmu } from './kvm_mmu.ts';
 import type { kvm_mmu_page } from './kvm_mmu_page.ts';
+import type { U64 } from '../../../shared/u64.ts';
 import { newTdpIter, tdp_iter_in_range, tdp_iter_next, tdp_iter_start, type tdp_iter } from './tdp_iter.ts';
 import { emitSpteWrite, tdp_mmu_iter_set_spte, tdp_mmu_set_spte_atomic } from './tdp_mmu_set_spte.ts';
 import { tdp_mmu_link_sp } from './tdp_mmu_map.ts';
 import { make_huge_spte, make_spte, spte_clear_accessed, spte_clear_writable } from './spte_make.ts';
-import { PG_LEVEL_4K, SHADOW_NONPRESENT_VALUE, is_last_spte, is_shadow_present_pte } from '../../../shared/spte.ts';
+import { PG_LEVEL_4K, SHADOW_NONPRESENT_VALUE, VMX_EPT_ACCESS_BIT, is_last_spte, is_shadow_present_pte } from '../../../shared/spte.ts';
 
-/** What a probe did: 'done', 'absent' (nothing to act on), 'disallowed', or an errno name. */
+/**
+ * What a probe did: 'done', 'absent' (nothing to act on), 'not-accessed' (aging: the leaf is not
+ * young), 'disallowed', or an errno name.
+ */
 export type ProbeResult = string;
 
 /** Local retries of the probes that `goto retry` like wrprot_gfn_range. */
@@ -98,9 +102,18 @@ export function* probe_wrprot_leaf_read_locked(kvm: KvmMmu, t: SimThread, gfn: n
   return result;
 }
 
+/** is_accessed_spte() with A/D bits enabled (TDX requires them): the EPT accessed bit is set. */
+function is_accessed_spte(spte: U64): boolean {
+  return (spte & VMX_EPT_ACCESS_BIT) !== 0;
+}
+
 /**
- * kvm_tdp_mmu_age_spte(): clears the accessed bit with an atomic bit clear and never calls
- * handle_changed_spte, so no design's hook sees it. [UNI] adds a WARN for mirror SPTEs.
+ * __kvm_tdp_mmu_age_gfn_range() on one GFN, then kvm_tdp_mmu_age_spte() ([LN] tdp_mmu.c): a
+ * present leaf whose accessed bit is clear is skipped ('not-accessed'); otherwise the accessed
+ * bit is cleared with an atomic bit clear that never calls handle_changed_spte, so no per-op
+ * hook sees it (H2, the silent case). [UNI] (Sean, aYYn0nf2cayYu8e7, 2026-02-06) makes
+ * kvm_tdp_mmu_age_spte() `if (WARN_ON_ONCE(is_mirror_sptep(...))) return;`, so the unified
+ * designs WARN and leave a mirror SPTE unchanged ('disallowed').
  */
 export function* kvm_tdp_mmu_age_spte(kvm: KvmMmu, t: SimThread, gfn: number, isPrivate: boolean): Proc<ProbeResult> {
   const root = rootFor(kvm, isPrivate);
@@ -110,9 +123,15 @@ export function* kvm_tdp_mmu_age_spte(kvm: KvmMmu, t: SimThread, gfn: number, is
   kvm.rcu.rcu_read_lock(t);
   const iter = yield* walkTo(kvm, root, gfn, PG_LEVEL_4K);
   let result: ProbeResult = 'absent';
-  if (is_shadow_present_pte(iter.old_spte) && is_last_spte(iter.old_spte, iter.level)) {
-    // Aging mirror SPTEs is not supported: the S-EPT has no accessed bit KVM could clear.
-    if (kvm.config.ops.kind === 'unified') WARN_ON_ONCE(kvm.ctx, t, iter.sp.role.is_mirror, 'kvm_tdp_mmu_age_spte', 'aging a mirror SPTE');
+  if (!is_shadow_present_pte(iter.old_spte) || !is_last_spte(iter.old_spte, iter.level)) {
+    // tdp_root_for_each_leaf_pte() visits present leaves only.
+  } else if (!is_accessed_spte(iter.old_spte)) {
+    // The caller skips SPTEs that are not young before kvm_tdp_mmu_age_spte() is reached.
+    result = 'not-accessed';
+  } else if (kvm.config.ops.kind === 'unified' && WARN_ON_ONCE(kvm.ctx, t, iter.sp.role.is_mirror, 'kvm_tdp_mmu_age_spte', 'aging a mirror SPTE')) {
+    // [UNI]: aging mirror SPTEs is not supported (the S-EPT has no accessed bit KVM could clear).
+    result = 'disallowed';
+  } else {
     // Step point: the atomic bit clear (tdp_mmu_clear_spte_bits_atomic) races with faults.
     if (mustYieldStep()) yield STEP;
     const old = iter.sp.spt[iter.index];

@@ -1,6 +1,6 @@
 // Pins the TDP MMU model to the kernel's semantics (issue 3, "Done when").
 import { describe, expect, it } from 'vitest';
-import { EBUSY, type Proc } from '../proc.ts';
+import { EBUSY, EIO, type Proc } from '../proc.ts';
 import { runThreads } from '../scheduler.ts';
 import { PrngChoice } from '../choice_source.ts';
 import { Prng } from '../prng.ts';
@@ -23,8 +23,10 @@ import { KVM_FILTER_PRIVATE } from './kvm_mmu.ts';
 import { RET_PF_FIXED, RET_PF_RETRY, RET_PF_SPURIOUS } from './tdp_mmu_map.ts';
 import { newTdpIter, tdp_iter_in_range, tdp_iter_next, tdp_iter_start } from './tdp_iter.ts';
 import { tdp_mmu_iter_set_spte } from './tdp_mmu_set_spte.ts';
-import type { ExternalOps } from './external_ops.ts';
-import { FROZEN_SPTE, SHADOW_NONPRESENT_VALUE, is_frozen_spte, is_shadow_present_pte } from '../../../shared/spte.ts';
+import type { ExternalOps, PerOpExternalOps } from './external_ops.ts';
+import type { kvm_mmu_page } from './kvm_mmu_page.ts';
+import { get_external_spt, set_external_spte_present } from './external_calls.ts';
+import { FROZEN_SPTE, SHADOW_NONPRESENT_VALUE, VMX_EPT_ACCESS_BIT, is_frozen_spte, is_shadow_present_pte } from '../../../shared/spte.ts';
 
 type Kind = 'per-op' | 'mainline-4k' | 'unified' | 'unified-single-hook';
 const KINDS: Kind[] = ['per-op', 'mainline-4k', 'unified', 'unified-single-hook'];
@@ -208,10 +210,24 @@ describe('failed external update', () => {
 
 describe('modeled kernel checks', () => {
   it('a present leaf changing PFN is BUG()', () => {
+    // A write fault on a write-protected leaf is not spurious: it builds a new SPTE, here for
+    // another pfn, and handle_changed_spte() crashes the host.
     const { vm } = vmFor('unified');
     runAlone(fault(vm, 5, false));
+    expect(runAlone(probe_wrprot_leaf_write_locked(vm.kvm, vm.threads[0], 5, false))).toBe('done');
     runAlone(faultWithRetries(vm.kvm, vm.threads[0], { gfn: 5, isPrivate: false, pfn: vm.guestPfn + 77 }, 0));
     expect(vm.ctx.hostBug?.site).toBe('handle_changed_spte');
+  });
+
+  it('a refault on a present writable leaf is spurious, and WARNs if it asks for another pfn (v6.18)', () => {
+    const { vm } = vmFor('unified');
+    runAlone(fault(vm, 5, false));
+    const before = vm.kvm.readSpte('direct', 5, 1);
+    const r = runAlone(faultWithRetries(vm.kvm, vm.threads[0], { gfn: 5, isPrivate: false, pfn: vm.guestPfn + 77 }, 0));
+    expect(r.ret).toBe(RET_PF_SPURIOUS);
+    expect(vm.ctx.hostBug).toBeNull();
+    expect(vm.ctx.metrics.warns['tdp_mmu_map_handle_target_level']).toBe(1);
+    expect(vm.kvm.readSpte('direct', 5, 1)).toBe(before);
   });
 
   it('map under write lock: per-op [B26] bugs the VM, unified reaches set_external_spte', () => {
@@ -245,15 +261,44 @@ describe('modeled kernel checks', () => {
     }
   });
 
-  it('aging bypasses every hook; unified WARNs on a mirror SPTE', () => {
-    for (const kind of ['per-op', 'unified'] as Kind[]) {
+  it('aging bypasses every hook: per-op clears the accessed bit silently (H2); unified WARNs and returns ([UNI])', () => {
+    for (const kind of KINDS) {
       const { vm, rec } = vmFor(kind);
       runAlone(fault(vm, 5));
       const before = rec.calls.length;
-      expect(runAlone(kvm_tdp_mmu_age_spte(vm.kvm, vm.threads[0], 5, true))).toBe('done');
-      expect(rec.calls.length).toBe(before);
-      expect(vm.ctx.metrics.warns['kvm_tdp_mmu_age_spte'] ?? 0).toBe(kind === 'unified' ? 1 : 0);
+      const old = vm.kvm.readSpte('mirror', 5, 1) as number;
+      expect(old & VMX_EPT_ACCESS_BIT, kind).not.toBe(0);
+      const unified = kind === 'unified' || kind === 'unified-single-hook';
+      expect(runAlone(kvm_tdp_mmu_age_spte(vm.kvm, vm.threads[0], 5, true)), kind).toBe(unified ? 'disallowed' : 'done');
+      // [UNI] kvm_tdp_mmu_age_spte(): `if (WARN_ON_ONCE(is_mirror_sptep(...))) return;`
+      expect(vm.kvm.readSpte('mirror', 5, 1), kind).toBe(unified ? old : old - VMX_EPT_ACCESS_BIT);
+      expect(rec.calls.length, kind).toBe(before);
+      expect(vm.ctx.metrics.warns['kvm_tdp_mmu_age_spte'] ?? 0, kind).toBe(unified ? 1 : 0);
+      expect(vm.ctx.vmBugged, kind).toBe(false);
     }
+  });
+
+  it('aging skips a leaf that is not accessed, before the mirror WARN (__kvm_tdp_mmu_age_gfn_range)', () => {
+    // per-op: the second age finds the accessed bit already clear and writes nothing.
+    const perop = vmFor('per-op');
+    runAlone(fault(perop.vm, 5));
+    expect(runAlone(kvm_tdp_mmu_age_spte(perop.vm.kvm, perop.vm.threads[0], 5, true))).toBe('done');
+    const aged = perop.vm.kvm.readSpte('mirror', 5, 1);
+    const writes = perop.vm.ctx.events.events().length;
+    expect(runAlone(kvm_tdp_mmu_age_spte(perop.vm.kvm, perop.vm.threads[0], 5, true))).toBe('not-accessed');
+    expect(perop.vm.kvm.readSpte('mirror', 5, 1)).toBe(aged);
+    expect(perop.vm.ctx.events.events().slice(writes).filter((e) => e.tree !== 'none')).toEqual([]);
+    // unified: a shared leaf ages without a WARN; a mirror leaf that is not young is skipped
+    // before kvm_tdp_mmu_age_spte() is reached, so it does not WARN either.
+    const { vm } = vmFor('unified');
+    runAlone(fault(vm, 5, false));
+    runAlone(fault(vm, 6));
+    expect(runAlone(kvm_tdp_mmu_age_spte(vm.kvm, vm.threads[0], 5, false))).toBe('done');
+    expect(runAlone(kvm_tdp_mmu_age_spte(vm.kvm, vm.threads[0], 5, false))).toBe('not-accessed');
+    const leafTable = [...vm.kvm.spByPfn.values()].find((sp) => sp.role.is_mirror && sp.role.level === 1 && sp.gfn === 0) as kvm_mmu_page;
+    leafTable.spt[6] -= VMX_EPT_ACCESS_BIT;
+    expect(runAlone(kvm_tdp_mmu_age_spte(vm.kvm, vm.threads[0], 6, true))).toBe('not-accessed');
+    expect(vm.ctx.metrics.warns['kvm_tdp_mmu_age_spte'] ?? 0).toBe(0);
   });
 
   it('non-leaf zap under read lock: per-op bugs before anything changes; unified freezes and removes leaves', () => {
@@ -278,6 +323,43 @@ describe('modeled kernel checks', () => {
     // A 2M-capable fault over an existing table maps at 4K (disallowed_hugepage_adjust).
     runAlone(fault(vm, 7, true, 0, 2));
     expect(rec.calls.at(-1)?.level).toBe(1);
+  });
+});
+
+describe('get_external_spt and set_external_spte_present ([LN]/[B26] tdp_mmu.c)', () => {
+  it('WARN_ON_ONCE on a table of the wrong level or gfn, and still return it: the MMU links it anyway', () => {
+    const { vm, rec } = vmFor('per-op');
+    runAlone(fault(vm, 5));
+    const t = vm.threads[0];
+    const pt = [...vm.kvm.spByPfn.values()].find((sp) => sp.role.is_mirror && sp.role.level === 1 && sp.gfn === 0) as kvm_mmu_page;
+    const nonleaf = vm.kvm.readSpte('mirror', 0, 2) as number;
+    expect(get_external_spt(vm.kvm, t, 0, nonleaf, 2)).toBe(pt);
+    expect(vm.ctx.metrics.warns).toEqual({});
+    expect(get_external_spt(vm.kvm, t, 512, nonleaf, 2)).toBe(pt);
+    expect(vm.ctx.metrics.warns['get_external_spt:gfn']).toBe(1);
+    expect(get_external_spt(vm.kvm, t, 0, nonleaf, 3)).toBe(pt);
+    expect(vm.ctx.metrics.warns['get_external_spt:level']).toBe(1);
+    // A leaf or a non-present SPTE has no child table.
+    expect(get_external_spt(vm.kvm, t, 5, vm.kvm.readSpte('mirror', 5, 1) as number, 1)).toBeNull();
+    expect(get_external_spt(vm.kvm, t, 512, SHADOW_NONPRESENT_VALUE, 2)).toBeNull();
+    // set_external_spte_present() hands the mismatched table to link_external_spt: only WARNs.
+    const before = rec.calls.length;
+    const ops = vm.kvm.config.ops as PerOpExternalOps;
+    expect(runAlone(set_external_spte_present(vm.kvm, t, ops, 512, SHADOW_NONPRESENT_VALUE, nonleaf, 2))).toBe(0);
+    expect(rec.calls.slice(before).map((c) => [c.hook, c.gfn, c.level, c.sp])).toEqual([['link_external_spt', 512, 2, pt.id]]);
+    expect(vm.ctx.vmBugged).toBe(false);
+  });
+
+  it('a table without an S-EPT page is the MMU\'s KVM_BUG_ON, before any hook', () => {
+    const { vm, rec } = vmFor('per-op');
+    runAlone(fault(vm, 5, false));
+    const before = rec.calls.length;
+    // A direct table has no external_spt.
+    const nonleaf = vm.kvm.readSpte('direct', 0, 2) as number;
+    const r = runAlone(set_external_spte_present(vm.kvm, vm.threads[0], vm.kvm.config.ops as PerOpExternalOps, 0, SHADOW_NONPRESENT_VALUE, nonleaf, 2));
+    expect(r).toBe(-EIO);
+    expect(rec.calls.length).toBe(before);
+    expect(vm.ctx.metrics.bugs.map((b) => b.site)).toEqual(['set_external_spte_present']);
   });
 });
 
