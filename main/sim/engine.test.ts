@@ -177,6 +177,20 @@ function smallScenario(ops: { thread: string; op: Op }[][], designs: DesignId[],
   return v.scenario;
 }
 
+describe('a huge mirror leaf split under the read lock ([V3] 09/24)', () => {
+  it('per-op sends it to TDX, which WARNs and refuses; the leaf is restored and the fault retries into a livelock. unified keeps the KVM_BUG_ON', () => {
+    const perOp = runScenario(builtin('split-under-read-lock'), { design: 'per-op', faultRetriesMax: 20 });
+    expect(perOp.outcome).toMatchObject({ status: 'livelock', site: 'faultRetriesMax' });
+    expect(perOp.metrics.bugs).toEqual([]);
+    expect(perOp.metrics.divergences).toBe(0);
+    expect(perOp.metrics.warns['tdx_sept_split_private_spte:shared']).toBe(21);
+    expect(perOp.metrics.hookCalls['split_external_spte@set_external_spte_present']).toBe(21);
+    expect(perOp.metrics.seamcalls['TDH.MEM.PAGE.DEMOTE']).toBeUndefined();
+    const unified = run('split-under-read-lock', 'unified');
+    expect(unified.outcome).toMatchObject({ status: 'vm-bugged', site: 'kvm_tdp_mmu_map' });
+  });
+});
+
 describe('zero-step mitigation (tdh_vp_enter.c stepping filter)', () => {
   it.each(['per-op', 'unified'] as const)('BUSY|SEPT_TREE happens only while a TDH.VP.ENTER is running, and the kicked retry succeeds (%s)', (design) => {
     const r = run('contention-zero-step', design);

@@ -79,7 +79,12 @@ export interface RunResult {
 }
 
 export const STEPS_MAX_DEFAULT = 200_000_000;
-export const FAULT_RETRIES_MAX_DEFAULT = 10_000;
+/**
+ * Local refaults of one EPT violation before the run is a livelock. Contention retries a fault a
+ * handful of times; a fault that can never succeed (V3's split refused under the read lock
+ * refills and frees a 512-entry table on every attempt) would otherwise record millions of events.
+ */
+export const FAULT_RETRIES_MAX_DEFAULT = 1_000;
 
 /** Runs `scenario` under one design. Never throws for a simulated failure: that is the outcome. */
 export function runScenario(scenario: Scenario, options: RunOptions): RunResult {

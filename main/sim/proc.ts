@@ -82,6 +82,7 @@ export const EIO = 5;
 export const EAGAIN = 11;
 export const ENOMEM = 12;
 export const EINVAL = 22;
+export const EOPNOTSUPP = 95;
 
 /** Names a kernel return value for events: 0, -EBUSY, -EIO... */
 export function errno_name(r: number): string {
@@ -98,6 +99,8 @@ export function errno_name(r: number): string {
       return '-ENOMEM';
     case -EINVAL:
       return '-EINVAL';
+    case -EOPNOTSUPP:
+      return '-EOPNOTSUPP';
     default:
       return String(r);
   }

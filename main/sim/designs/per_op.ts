@@ -29,13 +29,16 @@ export const perOpDesign: Design = {
     'remove_external_spte or split_external_spte from the dispatch in tdp_mmu_set_spte() under the write lock, ' +
     'remove_external_spte per child and free_external_spt per table in handle_removed_pt(). A change no call ' +
     'site anticipates reaches no hook. The link hook gets a bare S-EPT page: its level/gfn sanity checks are the ' +
-    'MMU\'s (get_external_spt() WARNs and links anyway). [V3] 07/24 on [B26]; kernel-mmu.md 3.1-3.3, 4.2-4.3, 5.3.',
-  sources: ['[V3] 07/24, 08/24', '[B26] tdp_mmu.c', '[M16]/[B26] vmx/tdx.c'],
+    'MMU\'s (get_external_spt() WARNs and links anyway). A split the fault path meets under the read lock goes ' +
+    'to split_external_spte(shared) from set_external_spte_present(), and TDX refuses it (WARN, -EOPNOTSUPP). ' +
+    '[V3] 07-09/24 on [B26]; kernel-mmu.md 3.1-3.3, 4.2-4.3, 5.3.',
+  sources: ['[V3] 07/24, 08/24, 09/24', '[B26] tdp_mmu.c', '[M16]/[B26] vmx/tdx.c'],
   surface: {
     hooks: ['link_external_spt', 'set_external_spte', 'split_external_spte', 'remove_external_spte', 'free_external_spt'],
     mmuCallSites: [
       'set_external_spte_present: link_external_spt',
       'set_external_spte_present: set_external_spte',
+      'set_external_spte_present: split_external_spte (shared)',
       'tdp_mmu_set_spte: remove_external_spte',
       'tdp_mmu_set_spte: split_external_spte',
       'handle_removed_pt: remove_external_spte',
@@ -51,6 +54,7 @@ export const perOpDesign: Design = {
       'remove: KVM_BUG_ON(!is_hkid_assigned)',
       'remove: KVM_BUG_ON(level > PG_LEVEL_2M)',
       'split: KVM_BUG_ON(state != RUNNABLE || level != PG_LEVEL_2M)',
+      'split: WARN_ON_ONCE(mmu_lock_shared) -> -EOPNOTSUPP',
       'split: lockdep_assert_held_write (in tdh_do_no_vcpus)',
       'free: KVM_BUG_ON(is_hkid_assigned)',
     ],
@@ -61,7 +65,7 @@ export const perOpDesign: Design = {
       kind: 'per-op',
       link_external_spt: (t, gfn, level, child) => tdx_sept_link_private_spt(kt, t, gfn, level, child),
       set_external_spte: (t, gfn, level, spte) => tdx_sept_set_private_spte(kt, t, gfn, level, spte, MAX_PRIVATE_LEVEL),
-      split_external_spte: (t, gfn, level, old, child) => tdx_sept_split_private_spte(kt, t, gfn, level, old, child),
+      split_external_spte: (t, gfn, level, old, child, shared) => tdx_sept_split_private_spte(kt, t, gfn, level, old, child, shared),
       remove_external_spte: (t, gfn, level, spte) => tdx_sept_remove_private_spte(kt, t, gfn, level, spte, MAX_PRIVATE_LEVEL),
       free_external_spt: (t, gfn, level, sp) => tdx_sept_free_private_spt(kt, t, gfn, level, sp),
     };

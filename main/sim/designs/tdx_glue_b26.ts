@@ -6,7 +6,7 @@
 import { PG_LEVEL_2M, PG_LEVEL_4K, VMX_EPT_RWX_MASK, spte_to_pfn } from '../../../shared/spte.ts';
 import type { U64 } from '../../../shared/u64.ts';
 import { KVM_BUG_ON, WARN_ON_ONCE, lockdep_assert_held_write } from '../checks.ts';
-import { EINVAL, EIO, returnNow, type Proc } from '../proc.ts';
+import { EINVAL, EIO, EOPNOTSUPP, returnNow, type Proc } from '../proc.ts';
 import type { SimThread } from '../sim_thread.ts';
 import type { kvm_mmu_page } from '../mmu/kvm_mmu_page.ts';
 import {
@@ -45,9 +45,14 @@ export function tdx_sept_set_private_spte(kt: KvmTdx, t: SimThread, gfn: number,
   return tdx_mem_page_add(kt, t, gfn, level, pfn);
 }
 
-/** [V3] 08/24 tdx_sept_split_private_spte(): BLOCK, TRACK, DEMOTE into the child's page. */
-export function* tdx_sept_split_private_spte(kt: KvmTdx, t: SimThread, gfn: number, level: number, _old: U64, child: kvm_mmu_page): Proc<number> {
+/**
+ * [V3] 08/24 tdx_sept_split_private_spte(): BLOCK, TRACK, DEMOTE into the child's page. Under
+ * the shared mmu_lock ([V3] 09/24, a split from the fault path) it cannot kick vCPUs to clear a
+ * BUSY from DEMOTE, so it WARNs and returns -EOPNOTSUPP; the MMU restores the huge leaf.
+ */
+export function* tdx_sept_split_private_spte(kt: KvmTdx, t: SimThread, gfn: number, level: number, _old: U64, child: kvm_mmu_page, mmuLockShared: boolean): Proc<number> {
   if (KVM_BUG_ON(kt.ctx, t, kt.state !== 'runnable' || level !== PG_LEVEL_2M, 'tdx_sept_split_private_spte', `state ${kt.state}, level ${level}`)) return -EIO;
+  if (WARN_ON_ONCE(kt.ctx, t, mmuLockShared, 'tdx_sept_split_private_spte:shared', () => `split of gfn 0x${gfn.toString(16)} level ${level} under shared mmu_lock`)) return -EOPNOTSUPP;
   // [V3] 08/24 asserts the write lock inside tdh_do_no_vcpus(); it has no !new_external_spt
   // check of its own: the MMU's split_external_spte() KVM_BUG_ONs that before calling.
   lockdep_assert_held_write(kt.ctx, t, 'tdx_sept_split_private_spte');

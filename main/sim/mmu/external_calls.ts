@@ -70,15 +70,15 @@ export function* call_remove_external_spte(kvm: KvmMmu, t: SimThread, ops: PerOp
   kvm.ctx.events.end(t.id);
 }
 
-/** [V3] split_external_spte(kvm, gfn, level, old_mirror_spte, new_external_spt). */
-export function* call_split_external_spte(kvm: KvmMmu, t: SimThread, ops: PerOpExternalOps, site: string, gfn: number, level: number, old: U64, child: kvm_mmu_page): Proc<number> {
+/** [V3] split_external_spte(kvm, gfn, level, old_mirror_spte, new_external_spt, mmu_lock_shared) (09/24 added the flag). */
+export function* call_split_external_spte(kvm: KvmMmu, t: SimThread, ops: PerOpExternalOps, site: string, gfn: number, level: number, old: U64, child: kvm_mmu_page, shared: boolean): Proc<number> {
   const fn = ops.split_external_spte;
   if (fn === undefined) {
     hookAbsent(kvm, t, 'split_external_spte', site, gfn, level);
     return 0;
   }
   hookBegin(kvm, t, 'split_external_spte', site, gfn, level);
-  const r = yield* fn(t, gfn, level, old, child);
+  const r = yield* fn(t, gfn, level, old, child, shared);
   kvm.ctx.events.end(t.id, errno_name(r));
   return r;
 }
@@ -138,15 +138,19 @@ export function get_external_spt(kvm: KvmMmu, t: SimThread, gfn: number, nw: U64
 }
 
 /**
- * set_external_spte_present() ([B26]): called with the mirror SPTE frozen. A non-leaf `new`
- * links the child's S-EPT page; a leaf maps the page. Returns the hook's result; the caller
- * restores or stores.
+ * set_external_spte_present() ([B26]; [V3] 09/24 adds the split): called with the mirror SPTE
+ * frozen. A !present -> present non-leaf links the child's S-EPT page, a leaf maps the page;
+ * with the split hook ([V3]), a leaf -> non-leaf change is a split under the read lock. Returns
+ * the hook's result; the caller restores or stores.
  */
 export function set_external_spte_present(kvm: KvmMmu, t: SimThread, ops: PerOpExternalOps, gfn: number, old: U64, nw: U64, level: number): Proc<number> {
+  const was_present = is_shadow_present_pte(old);
   const is_present = is_shadow_present_pte(nw);
   const is_leaf = is_present && is_last_spte(nw, level);
-  // Only !present -> present reaches here: __tdp_mmu_set_spte_atomic bugged the rest.
-  if (KVM_BUG_ON(kvm.ctx, t, is_shadow_present_pte(old) || !is_present, 'set_external_spte_present', 'not a !present -> present change')) return returnNow(-EIO);
+  const splitting = ops.split_external_spte !== undefined && was_present && is_last_spte(old, level) && is_present && !is_leaf;
+  // [B26]: only !present -> present reaches here. [V3] 09/24 also lets leaf -> non-leaf through.
+  if (KVM_BUG_ON(kvm.ctx, t, !is_present || (was_present && !splitting), 'set_external_spte_present', 'not a !present -> present change or a split')) return returnNow(-EIO);
+  if (splitting) return split_external_spte(kvm, t, ops, SITE_SET_EXTERNAL_SPTE_PRESENT, gfn, old, nw, level, true);
   if (is_leaf) return call_set_external_spte_perop(kvm, t, ops, SITE_SET_EXTERNAL_SPTE_PRESENT, gfn, level, nw);
   const child = get_external_spt(kvm, t, gfn, nw, level);
   if (KVM_BUG_ON(kvm.ctx, t, child === null || child.external_spt === null, 'set_external_spte_present', 'no external_spt for the new table')) return returnNow(-EIO);
@@ -167,10 +171,12 @@ export function* remove_external_spte(kvm: KvmMmu, t: SimThread, ops: PerOpExter
 
 /**
  * [V3] split_external_spte() helper: the new non-leaf's child table must carry an S-EPT page
- * (KVM_BUG_ON otherwise). Its result is returned, but tdp_mmu_set_spte ignores it (H16).
+ * (KVM_BUG_ON otherwise). `shared`: called from the fault path under the read lock
+ * (set_external_spte_present, [V3] 09/24) rather than from tdp_mmu_set_spte. Its result is
+ * returned; tdp_mmu_set_spte ignores it (H16), the atomic path restores the old SPTE on error.
  */
-export function* split_external_spte(kvm: KvmMmu, t: SimThread, ops: PerOpExternalOps, gfn: number, old: U64, nw: U64, level: number): Proc<number> {
+export function* split_external_spte(kvm: KvmMmu, t: SimThread, ops: PerOpExternalOps, site: string, gfn: number, old: U64, nw: U64, level: number, shared: boolean): Proc<number> {
   const child = get_external_spt(kvm, t, gfn, nw, level);
   if (KVM_BUG_ON(kvm.ctx, t, child === null || child.external_spt === null, 'split_external_spte', 'no new_external_spt')) return -EIO;
-  return yield* call_split_external_spte(kvm, t, ops, SITE_TDP_MMU_SET_SPTE, gfn, level, old, child as kvm_mmu_page);
+  return yield* call_split_external_spte(kvm, t, ops, site, gfn, level, old, child as kvm_mmu_page, shared);
 }

@@ -23,7 +23,7 @@ export interface PerOpExternalOps {
   /** Map a leaf into the external table (PAGE.AUG, or PAGE.ADD before finalize). */
   set_external_spte?: (t: SimThread, gfn: number, level: number, mirror_spte: U64) => Proc<number>;
   /** [V3] 07/24: split a huge external leaf into a new table (BLOCK, TRACK, DEMOTE). */
-  split_external_spte?: (t: SimThread, gfn: number, level: number, old_mirror_spte: U64, child: kvm_mmu_page) => Proc<number>;
+  split_external_spte?: (t: SimThread, gfn: number, level: number, old_mirror_spte: U64, child: kvm_mmu_page, mmu_lock_shared: boolean) => Proc<number>;
   /** Remove a leaf from the external table (BLOCK, TRACK, REMOVE, WBINVD). Void since [B26]. */
   remove_external_spte?: (t: SimThread, gfn: number, level: number, mirror_spte: U64) => Proc<void>;
   /** Update external page tables for a page table about to be freed (RECLAIM). */

@@ -78,9 +78,11 @@ function* cmpxchgStep(kvm: KvmMmu, t: SimThread, iter: tdp_iter, nw: U64): Proc<
  * on failure or store `new` on success.
  */
 function* setMirrorSpteAtomicPerOp(kvm: KvmMmu, t: SimThread, ops: PerOpExternalOps, iter: tdp_iter, nw: U64): Proc<number> {
-  // Under read lock the mirror may only go !present -> present: zapping or splitting it would
-  // need S-EPT operations that require the write lock.
-  if (KVM_BUG_ON(kvm.ctx, t, !is_shadow_present_pte(nw) || is_shadow_present_pte(iter.old_spte), '__tdp_mmu_set_spte_atomic', 'mirror SPTE zap/split under read lock')) return -EBUSY;
+  // Under read lock the mirror may only go !present -> present: zapping it would need S-EPT
+  // operations that require the write lock. [V3] 09/24 also lets a leaf -> non-leaf split
+  // through, for TDX to refuse (tdx_sept_split_private_spte under the shared lock).
+  const v3Split = ops.split_external_spte !== undefined && is_last_spte(iter.old_spte, iter.level) && !is_last_spte(nw, iter.level);
+  if (KVM_BUG_ON(kvm.ctx, t, !is_shadow_present_pte(nw) || (is_shadow_present_pte(iter.old_spte) && !v3Split), '__tdp_mmu_set_spte_atomic', 'mirror SPTE zap/split under read lock')) return -EBUSY;
   const old = iter.old_spte;
   // Step point: the freeze cmpxchg races with other vCPUs linking or mapping the same SPTE.
   if (mustYieldStep()) yield STEP;
@@ -201,7 +203,7 @@ function* setMirrorSpteWriteLockedPerOp(kvm: KvmMmu, t: SimThread, ops: PerOpExt
   if (!is_shadow_present_pte(nw)) {
     yield* remove_external_spte(kvm, t, ops, SITE_TDP_MMU_SET_SPTE, gfn, old, level);
   } else if (is_last_spte(old, level) && !is_last_spte(nw, level)) {
-    yield* split_external_spte(kvm, t, ops, gfn, old, nw, level);
+    yield* split_external_spte(kvm, t, ops, SITE_TDP_MMU_SET_SPTE, gfn, old, nw, level, false);
   } else {
     // Valid write-lock transitions are leaf -> !present, table -> !present and leaf -> table.
     KVM_BUG_ON(kvm.ctx, t, true, 'tdp_mmu_set_spte', 'unexpected mirror SPTE transition under write lock');

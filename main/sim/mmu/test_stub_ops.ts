@@ -74,7 +74,7 @@ export function perOpStubOps(rec: StubRecorder, withSplit = true): PerOpExternal
   if (!withSplit) return ops;
   return {
     ...ops,
-    *split_external_spte(t, gfn, level, old, child): Proc<number> {
+    *split_external_spte(t, gfn, level, old, child, _shared): Proc<number> {
       yield STEP;
       return rec.call('split_external_spte', t, gfn, level, old, null, child);
     },
