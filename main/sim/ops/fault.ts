@@ -33,9 +33,11 @@ export function* tdx_handle_ept_violation(vm: SimVm, t: SimThread, gfn: number, 
     const pfn = vm.memory.pfnOf(slot, gfn, wantPrivate);
     // The lockless early check (mmu_invalidate_retry_gfn_unsafe): an invalidation of this GFN
     // is under way, so the fault would be stale anyway; refault without taking mmu_lock.
-    const r = mmu_invalidate_retry_gfn(vm.mmu, mmuSeq, gfn) ? RET_PF_RETRY : yield* kvm_tdp_page_fault(vm.mmu, t, newPageFault(gfn, wantPrivate, pfn, maxLevel, mmuSeq));
+    // kvm_tdp_page_fault counts the RET_PF_RETRYs it returns; this one is counted here.
+    const stale = mmu_invalidate_retry_gfn(vm.mmu, mmuSeq, gfn);
+    if (stale) vm.ctx.metrics.retries++;
+    const r = stale ? RET_PF_RETRY : yield* kvm_tdp_page_fault(vm.mmu, t, newPageFault(gfn, wantPrivate, pfn, maxLevel, mmuSeq));
     if (r !== RET_PF_RETRY) return RET_PF_NAMES[r];
-    vm.ctx.metrics.retries++;
     if (retries >= vm.limits.faultRetriesMax) {
       vm.livelock ??= `${t.name}: fault on gfn 0x${gfn.toString(16)} retried ${retries} times (faultRetriesMax)`;
       return 'RET_PF_RETRY';
