@@ -177,6 +177,32 @@ function smallScenario(ops: { thread: string; op: Op }[][], designs: DesignId[],
   return v.scenario;
 }
 
+describe('the guest accepts memory KVM has not mapped yet', () => {
+  // The accept's EPT violation goes through the fault path (tdx_handle_ept_violation), which
+  // AUGs the page; the guest's retry then accepts it.
+  it.each(['per-op', 'unified', 'mainline-4k'] as const)('the fault path AUGs the page and the retried ACCEPT succeeds (%s)', (design) => {
+    const phases: { thread: string; op: Op }[][] = [[{ thread: 'vcpu0', op: { op: 'accept', gfn: 0x210, level: '4K' } }]];
+    const r = runScenario(smallScenario(phases, [design], 1), { design, keep: true });
+    const events = r.events ?? [];
+    expect(r.outcome.status).toBe('completed');
+    expect(events.find((e) => e.layer === 'op' && e.name === 'accept')?.status).toBe('TDX_SUCCESS');
+    expect(seamcalls(events)).toEqual(['TDH.MEM.SEPT.ADD L4 TDX_SUCCESS', 'TDH.MEM.SEPT.ADD L3 TDX_SUCCESS', 'TDH.MEM.SEPT.ADD L2 TDX_SUCCESS', 'TDH.MEM.PAGE.AUG L1 TDX_SUCCESS']);
+  });
+});
+
+describe('private huge pages need ENHANCE_DEMOTE_INTERRUPTIBILITY (H9, [V3] 24/24)', () => {
+  it('without the feature a 2M private fault maps at 4K', () => {
+    const scenario = builtin('split-on-convert-2m');
+    const without: Scenario = { ...scenario, vm: { ...scenario.vm, features: { enhanceDemoteInterruptibility: false } } };
+    const withIt = runScenario(scenario, { design: 'per-op', keep: true });
+    const off = runScenario(without, { design: 'per-op', keep: true });
+    const augLevels = (rr: RunResult) => (rr.events ?? []).filter((e) => e.name === 'TDH.MEM.PAGE.AUG').map((e) => e.level);
+    expect(augLevels(withIt)).toContain(2);
+    expect(augLevels(off)).not.toContain(2);
+    expect(off.metrics.seamcalls['TDH.MEM.PAGE.DEMOTE']).toBeUndefined();
+  });
+});
+
 describe('a huge mirror leaf split under the read lock ([V3] 09/24)', () => {
   it('per-op sends it to TDX, which WARNs and refuses; the leaf is restored and the fault retries into a livelock. unified keeps the KVM_BUG_ON', () => {
     const perOp = runScenario(builtin('split-under-read-lock'), { design: 'per-op', faultRetriesMax: 20 });

@@ -139,7 +139,10 @@ function createVm(scenario: Scenario, options: RunOptions, ctx: SimContext): Sim
     // A KVM that prunes tables at run time (zap-range with tables) needs the TDX side of it too.
     runtimeTableRemoval: scenarioOps(scenario).some((o) => o.op.op === 'zap-range' && o.op.tables),
   });
-  const mmu = new KvmMmu(ctx, { rootLevel: cfg.rootLevel, ops: design.makeOps(kt), privateHugePages: cfg.privateHugePages && design.supportsPrivateHugePages, freezeUpdatesOldSpte: true }, host);
+  // Private 2M leaves need the design's support and, as [V3] 24/24 gates them, a module with
+  // ENHANCE_DEMOTE_INTERRUPTIBILITY: without it a DEMOTE can livelock on TDX_INTERRUPTED_RESTARTABLE (H9).
+  const privateHugePages = cfg.privateHugePages && design.supportsPrivateHugePages && cfg.features.enhanceDemoteInterruptibility;
+  const mmu = new KvmMmu(ctx, { rootLevel: cfg.rootLevel, ops: design.makeOps(kt), privateHugePages, freezeUpdatesOldSpte: true }, host);
   kt.mmu = mmu;
   mmu.allocRoots();
   const memory = new GuestMemory(cfg.memslots, host);

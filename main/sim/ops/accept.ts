@@ -6,7 +6,7 @@
 // page is not mapped at all, KVM faults it in; then the guest retries.
 import { PG_LEVEL_4K } from '../../../shared/spte.ts';
 import { TDX_SUCCESS, tdx_status_name } from '../../../shared/tdx_status.ts';
-import { STEP, mustYieldStep, type Proc } from '../proc.ts';
+import { SPIN, STEP, mustYieldStep, type Proc } from '../proc.ts';
 import type { SimThread } from '../sim_thread.ts';
 import { write_lock, write_unlock } from '../mmu_lock.ts';
 import { pg_level_to_tdx_sept_level } from '../designs/kvm_tdx.ts';
@@ -23,17 +23,33 @@ const ACCEPT_ATTEMPTS_MAX = 4;
 export function* op_accept(vm: SimVm, t: SimThread, gfn: number, level: number): Proc<string> {
   for (let attempt = 0; attempt < ACCEPT_ATTEMPTS_MAX; attempt++) {
     if (vm.ctx.vmBugged) return 'vm-dead';
-    if (!vm.td.vcpus[t.vcpu].inGuest) {
-      const entered = yield* op_vcpu_enter(vm, t, false);
-      if (entered !== 'in-guest') return entered;
-    }
+    const entered = yield* enterGuest(vm, t);
+    if (entered !== 'in-guest') return entered;
     const r = yield* tdcall_accept(vm, t, gfn, level);
     if (r.tdExit === null) return tdx_status_name(r.status);
-    // The accept ended in an EPT-violation TD exit: KVM handles it, the guest retries.
-    if (r.tdExit.errLevel > pg_level_to_tdx_sept_level(level)) yield* tdx_honor_guest_accept_level(vm, t, gfn, level);
-    else yield* tdx_handle_ept_violation(vm, t, gfn, level, true);
+    // The accept ended in an EPT-violation TD exit and KVM handles it (tdx_handle_ept_violation).
+    // With huge pages ([V3] 13/24) it first honours the guest's accept level, splitting a larger
+    // mapping; either way the fault path then maps the page, and the guest retries.
+    if (vm.mmu.config.privateHugePages && r.tdExit.errLevel > pg_level_to_tdx_sept_level(level)) yield* tdx_honor_guest_accept_level(vm, t, gfn, level);
+    yield* tdx_handle_ept_violation(vm, t, gfn, level, true);
   }
   return 'accept-retries-spent';
+}
+
+/**
+ * KVM_RUN until the vCPU is in the guest: an entry KVM skips while wait_for_sept_zap is set
+ * (EXIT_FASTPATH_EXIT_HANDLED) or a BUSY TDH.VP.ENTER only means "enter again". Returns
+ * 'in-guest', or why the guest cannot run (the VM is dead, the TD is not runnable).
+ */
+function* enterGuest(vm: SimVm, t: SimThread): Proc<string> {
+  while (!vm.td.vcpus[t.vcpu].inGuest) {
+    const entered = yield* op_vcpu_enter(vm, t, false);
+    if (entered === 'in-guest') break;
+    if (entered !== 'EXIT_FASTPATH_EXIT_HANDLED' && !entered.startsWith('TDX_OPERAND_BUSY')) return entered;
+    // Waiting for the other thread's zap: counts toward the scheduler's stall budget.
+    yield SPIN;
+  }
+  return 'in-guest';
 }
 
 /** TDG.MEM.PAGE.ACCEPT as a `tdx` span: begin, the zeroing step under TDEL, end. */

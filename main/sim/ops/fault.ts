@@ -20,7 +20,7 @@ import { mmu_invalidate_retry_gfn } from '../mmu/mmu_invalidate.ts';
  */
 export function* tdx_handle_ept_violation(vm: SimVm, t: SimThread, gfn: number, level: number, wantPrivate: boolean): Proc<string> {
   // The mapping level: the fault asks for 2M only where huge private pages are allowed.
-  const hugeOk = !wantPrivate || (vm.scenario.vm.privateHugePages && vm.design.supportsPrivateHugePages);
+  const hugeOk = !wantPrivate || vm.mmu.config.privateHugePages;
   const maxLevel = level === PG_LEVEL_2M && hugeOk ? PG_LEVEL_2M : PG_LEVEL_4K;
   for (let retries = 0; ; retries++) {
     if (vm.ctx.vmBugged) return 'vm-dead';

@@ -22,7 +22,7 @@ export function* invalidateBegin(vm: SimVm, t: SimThread, range: GfnRange): Proc
   yield* write_lock(vm.ctx, vm.mmu.mmu_lock, t);
   kvm_mmu_invalidate_begin(vm.mmu, t);
   kvm_mmu_invalidate_range_add(vm.mmu, t, range.start, range.end);
-  if ((range.attr_filter & KVM_FILTER_PRIVATE) !== 0 && vm.scenario.vm.privateHugePages && vm.design.supportsPrivateHugePages) {
+  if ((range.attr_filter & KVM_FILTER_PRIVATE) !== 0 && vm.mmu.config.privateHugePages) {
     yield* kvm_split_cross_boundary_leafs(vm.mmu, t, range);
   }
   if (!vm.ctx.vmBugged) yield* kvm_tdp_mmu_unmap_gfn_range(vm.mmu, t, range, true);
