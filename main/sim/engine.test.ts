@@ -177,6 +177,22 @@ function smallScenario(ops: { thread: string; op: Op }[][], designs: DesignId[],
   return v.scenario;
 }
 
+describe('a failed TDH.MEM.TRACK (tdx_track returns void)', () => {
+  // The kernel TDX_BUG_ONs, still kicks the vCPUs, and the caller still issues PAGE.REMOVE, which
+  // the module refuses because the TLB is not tracked: a second TDX_BUG_ON.
+  it.each(['per-op', 'unified'] as const)('still kicks and still tries PAGE.REMOVE (%s)', (design) => {
+    const scenario = builtin('zap-4k');
+    const failing: Scenario = { ...scenario, inject: [{ seamcall: 'TDH.MEM.TRACK', nth: 1, status: 'TDX_SW_ERROR', times: 1 }] };
+    const r = runScenario(failing, { design, keep: true });
+    const events = r.events ?? [];
+    expect(r.outcome.status).toBe('vm-bugged');
+    expect(r.metrics.bugs.map((b) => b.site).slice(0, 2)).toEqual(['TDH.MEM.TRACK', 'TDH.MEM.PAGE.REMOVE']);
+    const zap = seamcalls(events, firstOp(events, 'convert').seq);
+    expect(zap.slice(0, 3)).toEqual(['TDH.MEM.RANGE.BLOCK L1 TDX_SUCCESS', 'TDH.MEM.TRACK L0 TDX_SW_ERROR', 'TDH.MEM.PAGE.REMOVE L1 TDX_TLB_TRACKING_NOT_DONE|RCX']);
+    expect(r.metrics.kicks).toBeGreaterThan(0);
+  });
+});
+
 describe('the guest accepts memory KVM has not mapped yet', () => {
   // The accept's EPT violation goes through the fault path (tdx_handle_ept_violation), which
   // AUGs the page; the guest's retry then accepts it.

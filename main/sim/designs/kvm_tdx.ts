@@ -165,15 +165,16 @@ export function* tdh_do_no_vcpus(kt: KvmTdx, t: SimThread, name: SeamcallName, g
 /**
  * tdx_track(): bump the TD's TLB epoch and kick every vCPU, so none still runs with a
  * translation cached before the BLOCK. A no-op before the TD is runnable (no vCPU ever ran).
- * The whole sequence must be serialized, hence the write lock. Returns false after a bug.
+ * The whole sequence must be serialized, hence the write lock. Void, as in the kernel: a failed
+ * TRACK is a TDX_BUG_ON, the kick still happens, and the caller goes on to its REMOVE or DEMOTE
+ * (which the module then refuses, the TLB not being tracked).
  */
-export function* tdx_track(kt: KvmTdx, t: SimThread): Proc<boolean> {
-  if (kt.state !== 'runnable' || kt.td.opState !== OP_STATE_RUNNABLE) return true;
+export function* tdx_track(kt: KvmTdx, t: SimThread): Proc<void> {
+  if (kt.state !== 'runnable' || kt.td.opState !== OP_STATE_RUNNABLE) return;
   lockdep_assert_held_write(kt.ctx, t, 'tdx_track');
   const r = yield* tdh_do_no_vcpus(kt, t, 'TDH.MEM.TRACK', -1, 0, () => tdh_mem_track(kt.td));
-  if (TDX_BUG_ON(kt.ctx, t, r.status !== TDX_SUCCESS, 'TDH.MEM.TRACK', () => `err=${tdx_status_name(r.status)}`)) return false;
+  TDX_BUG_ON(kt.ctx, t, r.status !== TDX_SUCCESS, 'TDH.MEM.TRACK', () => `err=${tdx_status_name(r.status)}`);
   yield* kvm_kick_all_vcpus(kt, t);
-  return true;
 }
 
 /**
@@ -274,7 +275,7 @@ export function* tdx_sept_zap_leaf(kt: KvmTdx, t: SimThread, gfn: number, level:
   const rcx = page_info(gfn, pg_level_to_tdx_sept_level(level));
   const block = yield* tdh_do_no_vcpus(kt, t, 'TDH.MEM.RANGE.BLOCK', gfn, level, () => tdh_mem_range_block(kt.td, rcx));
   if (TDX_BUG_ON(kt.ctx, t, block.status !== TDX_SUCCESS, 'TDH.MEM.RANGE.BLOCK', () => tdxErr(kt, block))) return false;
-  if (!(yield* tdx_track(kt, t))) return false;
+  yield* tdx_track(kt, t);
   const remove = yield* tdh_do_no_vcpus(kt, t, 'TDH.MEM.PAGE.REMOVE', gfn, level, () => tdh_mem_page_remove(kt.td, rcx));
   if (TDX_BUG_ON(kt.ctx, t, remove.status !== TDX_SUCCESS, 'TDH.MEM.PAGE.REMOVE', () => tdxErr(kt, remove))) return false;
   return yield* tdx_wbinvd_and_clear(kt, t, gfn, level, pfn, KVM_PAGES_PER_HPAGE(level));
@@ -300,7 +301,7 @@ export function* tdx_sept_demote(kt: KvmTdx, t: SimThread, gfn: number, level: n
   const rcx = page_info(gfn, pg_level_to_tdx_sept_level(level));
   const block = yield* tdh_do_no_vcpus(kt, t, 'TDH.MEM.RANGE.BLOCK', gfn, level, () => tdh_mem_range_block(kt.td, rcx));
   if (TDX_BUG_ON(kt.ctx, t, block.status !== TDX_SUCCESS, 'TDH.MEM.RANGE.BLOCK', () => tdxErr(kt, block))) return false;
-  if (!(yield* tdx_track(kt, t))) return false;
+  yield* tdx_track(kt, t);
   const demote = yield* tdh_do_no_vcpus(kt, t, 'TDH.MEM.PAGE.DEMOTE', gfn, level, () =>
     kt.td.config.enhanceDemoteInterruptibility ? tdh_mem_page_demote(kt.td, rcx, PA(newSeptPfn)) : seamcallResult(TDX_SW_ERROR),
   );
@@ -318,7 +319,7 @@ export function* tdx_sept_remove_table(kt: KvmTdx, t: SimThread, gfn: number, le
   const rcx = page_info(gfn, pg_level_to_tdx_sept_level(level));
   const block = yield* tdh_do_no_vcpus(kt, t, 'TDH.MEM.RANGE.BLOCK', gfn, level, () => tdh_mem_range_block(kt.td, rcx));
   if (TDX_BUG_ON(kt.ctx, t, block.status !== TDX_SUCCESS, 'TDH.MEM.RANGE.BLOCK', () => tdxErr(kt, block))) return false;
-  if (!(yield* tdx_track(kt, t))) return false;
+  yield* tdx_track(kt, t);
   const remove = yield* tdh_do_no_vcpus(kt, t, 'TDH.MEM.SEPT.REMOVE', gfn, level, () => tdh_mem_sept_remove(kt.td, rcx));
   if (TDX_BUG_ON(kt.ctx, t, remove.status !== TDX_SUCCESS, 'TDH.MEM.SEPT.REMOVE', () => tdxErr(kt, remove))) return false;
   return yield* tdx_wbinvd_and_clear(kt, t, gfn, 1, septPfn, 1);
