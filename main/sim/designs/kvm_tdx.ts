@@ -9,7 +9,7 @@
 import { tdx_operand_busy, tdx_status_hex, tdx_status_name, tdx_status_parse, TDX_SUCCESS, TDX_SW_ERROR, type TdxStatus } from '../../../shared/tdx_status.ts';
 import { KVM_PAGES_PER_HPAGE } from '../../../shared/spte.ts';
 import type { Injection, SeamcallName } from '../../../shared/scenario.ts';
-import { TDX_BUG_ON, lockdep_assert_held_write } from '../checks.ts';
+import { TDX_BUG_ON, WARN_ON_ONCE, lockdep_assert_held_write } from '../checks.ts';
 import { countSeamcall } from '../metrics.ts';
 import { EBUSY, EIO, STEP, mustYieldStep, type Proc } from '../proc.ts';
 import type { SimContext } from '../sim_context.ts';
@@ -177,13 +177,22 @@ export function* tdx_track(kt: KvmTdx, t: SimThread): Proc<void> {
   yield* kvm_kick_all_vcpus(kt, t);
 }
 
+/** tdx_global_keyid: the KeyID the module uses for its own pages (the TDR), never a TD's HKID. */
+export const TDX_GLOBAL_KEYID = 31;
+
 /**
- * tdx_reclaim_page(): TDH.PHYMEM.PAGE.RECLAIM (no BUSY handling: nothing contends at teardown),
- * then clear the page. Returns false if the page must be leaked.
+ * __tdx_reclaim_page(): TDH.PHYMEM.PAGE.RECLAIM (no BUSY handling: nothing contends at
+ * teardown). Returns false if the page must be leaked. A failure is TDX_BUG_ON_3(..., NULL):
+ * with no kvm to bug it is only a WARN.
  */
-export function* tdx_reclaim_page(kt: KvmTdx, t: SimThread, pfn: number, gfn: number, level: number): Proc<boolean> {
+export function* __tdx_reclaim_page(kt: KvmTdx, t: SimThread, pfn: number, gfn: number, level: number): Proc<boolean> {
   const r = yield* seamcall(kt, t, 'TDH.PHYMEM.PAGE.RECLAIM', gfn, level, () => tdh_phymem_page_reclaim(kt.td, pfn * 4096));
-  if (TDX_BUG_ON(kt.ctx, t, r.status !== TDX_SUCCESS, 'TDH.PHYMEM.PAGE.RECLAIM', () => `pfn=0x${pfn.toString(16)} err=${tdx_status_name(r.status)}`)) return false;
+  return !WARN_ON_ONCE(kt.ctx, t, r.status !== TDX_SUCCESS, 'TDH.PHYMEM.PAGE.RECLAIM', () => `pfn=0x${pfn.toString(16)} err=${tdx_status_name(r.status)}`);
+}
+
+/** tdx_reclaim_page(): __tdx_reclaim_page, then clear the page. False if it must be leaked. */
+export function* tdx_reclaim_page(kt: KvmTdx, t: SimThread, pfn: number, gfn: number, level: number): Proc<boolean> {
+  if (!(yield* __tdx_reclaim_page(kt, t, pfn, gfn, level))) return false;
   tdx_clear_page(kt, t, pfn);
   return true;
 }
