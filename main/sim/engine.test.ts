@@ -241,7 +241,7 @@ describe('zero-step mitigation (tdh_vp_enter.c stepping filter)', () => {
     expect(r.metrics.divergences).toBe(0);
     const enters = events.filter((e) => e.name === 'TDH.VP.ENTER');
     const busy = events.filter((e) => e.layer === 'tdx' && e.status === 'TDX_OPERAND_BUSY|SEPT_TREE' && e.name !== 'TDH.VP.ENTER');
-    // The scenario's seed (37) hits the window with the fault path and with the zap's BLOCK.
+    // The scenario's seed (51) hits the window with the fault path and with the zap's BLOCK.
     expect(new Set(busy.map((e) => e.name))).toEqual(new Set(['TDH.MEM.PAGE.AUG', 'TDH.MEM.RANGE.BLOCK']));
     for (const b of busy) {
       const holder = enters.find((e) => e.seq < b.seq && b.seq <= e.end);
@@ -250,6 +250,30 @@ describe('zero-step mitigation (tdh_vp_enter.c stepping filter)', () => {
     // tdh_do_no_vcpus: kick, then the one retry succeeds.
     expect(r.metrics.seamcalls['TDH.MEM.RANGE.BLOCK']).toEqual({ 'TDX_OPERAND_BUSY|SEPT_TREE': 1, TDX_SUCCESS: 1 });
     expect(r.metrics.kicks).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('a fault that waits out a long conversion', () => {
+  // The ioctl converts 256 mapped pages to shared while vcpu0 faults on the last one. The fault
+  // refaults while the invalidation is in progress (those refaults wait for the ioctl, not for
+  // luck: no retry budget) and its refault step drops mmu_lock, which must let the queued
+  // writer in. Every schedule ends with the conversion done and the fault refused as shared.
+  it('always completes, over 20 seeds', () => {
+    const N = 256;
+    const v = validateScenario({
+      schema: 'septwb/scenario@1', name: 'long conversion', description: 'engine.test.ts',
+      vm: { rootLevel: 4, vcpus: 1, tdState: 'runnable', privateHugePages: false, memslots: [{ id: 0, baseGfn: '0x0', pages: 4096, private: true }] },
+      designs: ['per-op'], seed: 1, schedule: 'seeded',
+      phases: [
+        { name: 'map', threads: { vcpu0: [{ op: 'fault-range', gfn: '0x0', pages: N }] } },
+        { name: 'convert', threads: { ioctl: [{ op: 'convert', gfn: '0x0', pages: N, to: 'shared' }], vcpu0: [{ op: 'fault', gfn: N - 1, private: true }] } },
+      ],
+    });
+    if (!v.ok) throw new Error(JSON.stringify(v.errors.slice(0, 3)));
+    for (let seed = 1; seed <= 20; seed++) {
+      const r = runScenario(v.scenario, { design: 'per-op', seed });
+      expect(r.outcome, `seed=${seed}`).toMatchObject({ status: 'completed' });
+    }
   });
 });
 

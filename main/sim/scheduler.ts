@@ -9,7 +9,9 @@
 //   BLOCKED         the thread waits for another (a lock); it is not a candidate until some
 //                   thread makes progress. No candidate left while threads live = deadlock;
 //   SPIN            a failed retry (a frozen SPTE, a lost cmpxchg): allowed, but when no thread
-//                   made progress for `stallStepsMax` steps in a row the run is a livelock.
+//                   made progress for `stallStepsMax` steps in a row the run is a livelock. It
+//                   wakes the blocked threads too: the step may have released a lock on its way
+//                   to the retry (a refault unlocks mmu_lock, then spins).
 // Model code keeps to this: a step that changes state the blocked ones wait on ends in STEP.
 import type { SimContext } from './sim_context.ts';
 import type { SimThread } from './sim_thread.ts';
@@ -172,8 +174,11 @@ class Scheduler implements StepGate {
       this.#runnableStale = true;
       this.#stalled++;
     } else if (r.value === SPIN) {
+      // No progress, but the spinning step may have released what a blocked thread waits on
+      // (a refault drops mmu_lock before it retries): let them look again.
       this.#spins[id]++;
       this.#stalled++;
+      this.#unblockAll();
     } else {
       // Progress: every blocked thread may be able to go on now.
       this.#unblockAll();

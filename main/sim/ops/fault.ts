@@ -22,10 +22,13 @@ export function* tdx_handle_ept_violation(vm: SimVm, t: SimThread, gfn: number, 
   // The mapping level: the fault asks for 2M only where huge private pages are allowed.
   const hugeOk = !wantPrivate || vm.mmu.config.privateHugePages;
   const maxLevel = level === PG_LEVEL_2M && hugeOk ? PG_LEVEL_2M : PG_LEVEL_4K;
-  for (let retries = 0; ; retries++) {
+  // Refaults that count toward faultRetriesMax: not those waiting for an invalidation in
+  // progress, which its thread's kvm_mmu_invalidate_end() lets through however long it takes.
+  let retries = 0;
+  for (let attempt = 0; ; attempt++) {
     if (vm.ctx.vmBugged) return 'vm-dead';
     // A slot deleted while the fault retried is KVM_MEMSLOT_INVALID: the fault stops there.
-    const slot = vm.memory.slotOf(gfn, retries > 0);
+    const slot = vm.memory.slotOf(gfn, attempt > 0);
     if (slot === null) return 'no-memslot';
     if (slot.deleted) return 'memslot-invalid';
     const mmuSeq = vm.mmu.invalidate.seq;
@@ -38,8 +41,8 @@ export function* tdx_handle_ept_violation(vm: SimVm, t: SimThread, gfn: number, 
     if (stale) vm.ctx.metrics.retries++;
     const r = stale ? RET_PF_RETRY : yield* kvm_tdp_page_fault(vm.mmu, t, newPageFault(gfn, wantPrivate, pfn, maxLevel, mmuSeq));
     if (r !== RET_PF_RETRY) return RET_PF_NAMES[r];
-    if (retries >= vm.limits.faultRetriesMax) {
-      vm.livelock ??= `${t.name}: fault on gfn 0x${gfn.toString(16)} retried ${retries} times (faultRetriesMax)`;
+    if (!stale && retries++ >= vm.limits.faultRetriesMax) {
+      vm.livelock ??= `${t.name}: fault on gfn 0x${gfn.toString(16)} retried ${retries - 1} times (faultRetriesMax)`;
       return 'RET_PF_RETRY';
     }
     // A refault that made no progress: counts toward the scheduler's stall budget.
