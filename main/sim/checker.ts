@@ -1,7 +1,10 @@
-// The invariant checker (PRODUCT.md section 2): runs after every step, incrementally. Entries
-// written since the last check are re-checked once no thread is inside a kernel function (every
-// thread at most inside its operation's span), because mid-update the two trees legitimately
-// differ: a frozen mirror SPTE while the SEAMCALL runs, a written SPTE before its hook.
+// The invariant checker (PRODUCT.md section 2): runs after every step, incrementally. An entry
+// written since the last check is re-checked once the thread that wrote it has left the kernel
+// function it wrote it in (it is back at most inside its operation's span), because mid-update
+// the two trees legitimately differ: a frozen mirror SPTE while the SEAMCALL runs, a written SPTE
+// before its hook. Other threads may still be busy: waiting for every thread to be out at once
+// could put the check off for ever in a run where some thread is always inside the kernel. An
+// entry two threads wrote waits until no thread is inside a kernel function.
 //
 // A divergence is a finding, recorded as a `check` event and counted, never an assert
 // (STYLE.md 1.4). Its step is the step of the write that caused it, so that detection latency
@@ -29,6 +32,9 @@ interface Dirty {
 /** Pending entries found by a linear scan up to this many; a Map index beyond. */
 const DIRTY_SCAN_MAX = 16;
 
+/** #dirtyWriter of an entry written by more than one thread since its last check. */
+const SEVERAL_WRITERS = -2;
+
 /** An S-EPT entry's value for a finding's event; null when there is no entry at that level. */
 function septValue(page: SeptPage | null, idx: number): U64 | null {
   return page === null ? null : sept_entry_get(page, idx);
@@ -49,6 +55,8 @@ export class InvariantChecker {
   readonly #dirtyLevel: number[] = [];
   readonly #dirtyStep: number[] = [];
   readonly #dirtySeq: number[] = [];
+  /** By slot: the thread that wrote the entry, or SEVERAL_WRITERS. */
+  readonly #dirtyWriter: number[] = [];
   readonly #bigIndex = new Map<number, number>();
   /** The thread whose step is running: findings are attributed to it. */
   currentThread = 0;
@@ -59,8 +67,8 @@ export class InvariantChecker {
     this.#vm = vm;
   }
 
-  /** EventSink.onTreeWrite: remember a mirror or S-EPT entry to re-check. */
-  noteWrite(tree: number, gfn: number, level: number, seq: number): void {
+  /** EventSink.onTreeWrite: remember a mirror or S-EPT entry to re-check, and who wrote it. */
+  noteWrite(tree: number, gfn: number, level: number, seq: number, thread: number): void {
     if (tree === TREE_ID.direct) return; // the shared EPT has no external counterpart
     const key = gfn * 8 + level;
     let slot = this.#dirtySlot(key);
@@ -69,8 +77,11 @@ export class InvariantChecker {
       this.#dirtyKey[slot] = key;
       this.#dirtyGfn[slot] = gfn;
       this.#dirtyLevel[slot] = level;
+      this.#dirtyWriter[slot] = thread;
       if (slot === DIRTY_SCAN_MAX) for (let i = 0; i <= slot; i++) this.#bigIndex.set(this.#dirtyKey[i], i);
       else if (slot > DIRTY_SCAN_MAX) this.#bigIndex.set(key, slot);
+    } else if (this.#dirtyWriter[slot] !== thread) {
+      this.#dirtyWriter[slot] = SEVERAL_WRITERS;
     }
     this.#dirtyStep[slot] = this.#vm.ctx.events.step;
     this.#dirtySeq[slot] = seq;
@@ -83,25 +94,44 @@ export class InvariantChecker {
     return -1;
   }
 
-  /** After a step: check the written entries if no thread is mid-update. */
+  /** After a step: check the written entries whose writers are no longer mid-update. */
   afterStep(): void {
-    if (this.#dirtyCount === 0 || !this.#quiescent()) return;
     const n = this.#dirtyCount;
+    if (n === 0) return;
+    const events = this.#vm.ctx.events;
+    // The common case, and the cheap one: nobody is inside a kernel function.
+    const allOut = events.deepThreads === 0;
     const d = this.#scratch;
+    let kept = 0;
     for (let i = 0; i < n; i++) {
+      const writer = this.#dirtyWriter[i];
+      const settled = allOut || (writer !== SEVERAL_WRITERS && events.depth(writer) <= 1);
+      if (!settled) {
+        this.#keepDirty(kept++, i);
+        continue;
+      }
       d.gfn = this.#dirtyGfn[i];
       d.level = this.#dirtyLevel[i];
       d.step = this.#dirtyStep[i];
       d.seq = this.#dirtySeq[i];
       this.check_entry(d);
     }
-    this.#dirtyCount = 0;
-    if (n > DIRTY_SCAN_MAX) this.#bigIndex.clear();
+    this.#dirtyCount = kept;
+    if (n > DIRTY_SCAN_MAX) {
+      this.#bigIndex.clear();
+      if (kept > DIRTY_SCAN_MAX) for (let i = 0; i < kept; i++) this.#bigIndex.set(this.#dirtyKey[i], i);
+    }
   }
 
-  /** No thread inside a kernel function: at most its operation's span is open (O(1), kept by the sink). */
-  #quiescent(): boolean {
-    return this.#vm.ctx.events.deepThreads === 0;
+  /** Moves dirty slot `from` to slot `to` (to <= from), keeping it for a later check. */
+  #keepDirty(to: number, from: number): void {
+    if (to === from) return;
+    this.#dirtyKey[to] = this.#dirtyKey[from];
+    this.#dirtyGfn[to] = this.#dirtyGfn[from];
+    this.#dirtyLevel[to] = this.#dirtyLevel[from];
+    this.#dirtyStep[to] = this.#dirtyStep[from];
+    this.#dirtySeq[to] = this.#dirtySeq[from];
+    this.#dirtyWriter[to] = this.#dirtyWriter[from];
   }
 
   /**
@@ -151,6 +181,8 @@ export class InvariantChecker {
     const at = { gfn: -1, level: 0, step: ctx.events.step, seq: ctx.events.count };
     for (const tree of ['mirror', 'direct'] as const) {
       for (const sp of mmu.liveTables(tree)) {
+        // An unlinked table waiting for its RCU callback holds frozen children by design.
+        if (sp.unlinked) continue;
         for (let i = 0; i < 512; i++) if (sp.spt[i] === FROZEN_SPTE) this.#finding({ ...at, gfn: sp.gfn, level: sp.role.level }, 'frozen', FROZEN_SPTE, null, `${tree} SPTE ${i} of table gfn 0x${sp.gfn.toString(16)} still FROZEN_SPTE at the end`);
       }
     }
@@ -163,7 +195,9 @@ export class InvariantChecker {
     const ctx = this.#vm.ctx;
     const m = ctx.metrics;
     m.divergences++;
-    if (m.firstDivergenceSeq < 0) {
+    // The earliest write found diverging, not the first found: a busy writer's entry is checked
+    // later than a later write by a thread that finished first.
+    if (m.firstDivergenceSeq < 0 || d.seq < m.firstDivergenceSeq) {
       m.firstDivergenceSeq = d.seq;
       m.firstDivergenceStep = d.step;
     }

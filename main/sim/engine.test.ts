@@ -253,6 +253,32 @@ describe('zero-step mitigation (tdh_vp_enter.c stepping filter)', () => {
   });
 });
 
+describe('the checker with other threads busy', () => {
+  // per-op ages gfn 0x100 silently (H2): the mirror leaf loses its accessed bit, a divergence,
+  // while a zap of 0x100 and another notifier race it. The divergence must be found when the
+  // aging thread is done, whatever the others are in the middle of; waiting until no thread at
+  // all is inside the kernel let the zap erase it first in some schedules.
+  it('reports the first aging write as the first divergence in every schedule', () => {
+    const v = validateScenario({
+      schema: 'septwb/scenario@1', name: 'aging races a zap', description: 'engine.test.ts',
+      vm: { rootLevel: 4, vcpus: 1, tdState: 'runnable', privateHugePages: false, memslots: [{ id: 0, baseGfn: '0x0', pages: 4096, private: true }] },
+      designs: ['per-op'], seed: 1, schedule: 'seeded',
+      phases: [
+        { name: 'map', threads: { vcpu0: [{ op: 'fault', gfn: '0x100' }, { op: 'fault', gfn: '0x200' }] } },
+        { name: 'race', threads: { mmu_notifier: [{ op: 'age-leaf', gfn: '0x100' }], ioctl: [{ op: 'zap-range', gfn: '0x100', pages: 1 }], notifier2: [{ op: 'age-leaf', gfn: '0x200' }] } },
+      ],
+    });
+    if (!v.ok) throw new Error(JSON.stringify(v.errors.slice(0, 3)));
+    for (let seed = 1; seed <= 100; seed++) {
+      const r = runScenario(v.scenario, { design: 'per-op', seed, keep: true });
+      // Either notifier's aging is a divergence; the first one to happen must be the first reported.
+      const aged = (r.events ?? []).find((e) => e.tree === 'mirror' && e.name === 'atomic64_fetch_and');
+      expect(aged, `seed=${seed}`).toBeDefined();
+      expect(r.metrics.firstDivergenceSeq, `seed=${seed}`).toBe(aged?.seq);
+    }
+  });
+});
+
 describe('a fault that waits out a long conversion', () => {
   // The ioctl converts 256 mapped pages to shared while vcpu0 faults on the last one. The fault
   // refaults while the invalidation is in progress (those refaults wait for the ioctl, not for

@@ -181,7 +181,7 @@ function threadNamesOf(scenario: Scenario): string[] {
  * events attributed to the running thread. Host pages given back are checked for TD ownership.
  */
 function installChecker(vm: SimVm, checker: InvariantChecker): void {
-  vm.ctx.events.onTreeWrite = (tree, gfn, level, seq) => checker.noteWrite(tree, gfn, level, seq);
+  vm.ctx.events.onTreeWrite = (tree, gfn, level, seq, thread) => checker.noteWrite(tree, gfn, level, seq, thread);
   const free = vm.host.free.bind(vm.host);
   vm.host.free = (pfn: number): void => {
     checker.onHostFree(pfn);
@@ -266,7 +266,11 @@ function classify(vm: SimVm, schedOutcome: OutcomeStatus, schedReason: string): 
   return { status: 'completed', site: '', reason: '' };
 }
 
-/** Detection latency: from the first divergence to the first time KVM or the module noticed. */
+/**
+ * Detection latency: from the first divergence to the first time KVM or the module noticed.
+ * A detection before the divergence counts as 0: a KVM_BUG_ON that refuses a change and lets
+ * the write go on noticed it before the trees parted.
+ */
 function finishMetrics(ctx: SimContext): void {
   const m = ctx.metrics;
   m.events = ctx.events.count;

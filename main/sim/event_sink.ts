@@ -157,7 +157,7 @@ export class EventSink {
    * Told of every event that writes a page-table entry (tree != 'none'), right after it is
    * emitted: the invariant checker's feed of entries to re-check.
    */
-  onTreeWrite: ((tree: number, gfn: number, level: number, seq: number) => void) | null = null;
+  onTreeWrite: ((tree: number, gfn: number, level: number, seq: number, thread: number) => void) | null = null;
   /** The whole string table of the run; id 0 is ''. */
   readonly strings: string[] = [''];
   readonly #stringIds = new Map<string, number>([['', 0]]);
@@ -280,7 +280,7 @@ export class EventSink {
   ): number {
     const tid = treeId(tree);
     const seq = this.#emit(thread, layerId(layer), name, gfn, level, tid, old ?? NaN, nw ?? NaN, status, detail, 0);
-    if (tid !== 0 && this.onTreeWrite !== null) this.onTreeWrite(tid, gfn, level, seq);
+    if (tid !== 0 && this.onTreeWrite !== null) this.onTreeWrite(tid, gfn, level, seq, thread);
     return seq;
   }
 
