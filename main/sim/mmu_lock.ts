@@ -1,12 +1,15 @@
 // kvm->mmu_lock: an rwlock (x86 KVM_HAVE_MMU_RWLOCK). Read = shared (vCPU faults; only atomic
 // SPTE updates allowed), write = exclusive (zaps, splits, teardown).
 //
-// Fairness, decided here: writer-preferring, like the kernel's queued rwlock (qrwlock), where a
-// waiting writer stops new readers from getting in (only interrupt-context readers may bypass,
-// and we model none). So a stream of vCPU faults cannot starve a zap. Writers are not queued
-// FIFO among themselves: after a release, whichever waiting writer the scheduler runs first
-// wins. A waiter yields BLOCKED and re-checks when resumed; the scheduler's budgets bound the
-// wait (a wait that never ends is `deadlock`).
+// Fairness follows the kernel's queued rwlock (kernel/locking/qrwlock.c). A thread that cannot
+// take the lock at once queues on the lock's wait_lock, first come first served. The queue's head
+// gets in as soon as the lock allows its mode: a reader when no writer holds the lock, a writer
+// when nobody does. While a writer is at the head it has set _QW_WAITING, and while a reader is
+// there it has added its bias, so in both cases a newcomer cannot take the fast path: it queues
+// too. So a stream of vCPU faults cannot starve a zap, and a zap that drops the lock in
+// cond_resched cannot jump back ahead of the readers it dropped it for. A waiter yields BLOCKED
+// and re-checks when resumed; the scheduler's budgets bound the wait (a wait that never ends is
+// `deadlock`). Interrupt-context readers, which may bypass the queue, are not modelled.
 //
 // Each acquire and release is one step point and one `mmu` instant event (`read_lock`,
 // `read_unlock`, `write_lock`, `write_unlock`); an acquire that had to wait has status
@@ -21,23 +24,38 @@ import { EventString } from './event_sink.ts';
 const READ_LOCK = new EventString('read_lock');
 const READ_UNLOCK = new EventString('read_unlock');
 
+/** A thread queued on the lock's wait_lock, and the mode it waits for. */
+interface Waiter {
+  thread: number;
+  write: boolean;
+}
+
 export class MmuLock {
   /** Threads holding the lock for read. */
   readers = 0;
   /** Thread id holding it for write, -1 if none. */
   writer = -1;
-  /** Threads waiting to write; while > 0 new readers wait too (writer preference). */
-  writersWaiting = 0;
-  /** Threads waiting to read. */
-  readersWaiting = 0;
+  /** Threads waiting, in arrival order (the wait_lock queue). */
+  readonly queue: Waiter[] = [];
 
-  /** rwlock_needbreak(): someone waits, so a long walk should drop the lock (cond_resched). */
+  /**
+   * rwlock_needbreak() / rwlock_is_contended(): someone is queued, so a long walk should drop
+   * the lock (tdp_mmu_iter_cond_resched). The model's kernel is preemptible: since v6.13 a
+   * non-preemptible kernel only breaks on need_resched.
+   */
   contended(): boolean {
-    return this.writersWaiting > 0 || this.readersWaiting > 0;
+    return this.queue.length > 0;
   }
 
   idle(): boolean {
-    return this.readers === 0 && this.writer === -1 && this.writersWaiting === 0 && this.readersWaiting === 0;
+    return this.readers === 0 && this.writer === -1 && this.queue.length === 0;
+  }
+
+  /** The head of the queue can take the lock now: `t` is the head and the lock allows its mode. */
+  headMayEnter(t: number): boolean {
+    const head = this.queue[0];
+    if (head === undefined || head.thread !== t) return false;
+    return head.write ? this.writer === -1 && this.readers === 0 : this.writer === -1;
   }
 }
 
@@ -54,18 +72,20 @@ export function* read_lock(ctx: SimContext, lock: MmuLock, t: SimThread): Proc<v
  */
 export function read_trylock(ctx: SimContext, lock: MmuLock, t: SimThread): boolean {
   assert(t.mmuLock === MMU_LOCK_NONE, () => `read_lock: ${t.name} already holds mmu_lock`);
-  if (lock.writer !== -1 || lock.writersWaiting > 0) return false;
+  // The fast path fails while a writer holds the lock or anyone is queued (a writer at the head
+  // has set _QW_WAITING; queued readers are ahead of us).
+  if (lock.writer !== -1 || lock.queue.length > 0) return false;
   lock.readers++;
   t.mmuLock = MMU_LOCK_READ;
   ctx.events.instant(t.id, 'mmu', READ_LOCK);
   return true;
 }
 
-/** The waiting half of read_lock: blocked while a writer holds or waits for the lock. */
+/** The waiting half of read_lock (queued_read_lock_slowpath): queue, then enter at the head once no writer holds it. */
 export function* read_lock_slowpath(ctx: SimContext, lock: MmuLock, t: SimThread): Proc<void> {
-  lock.readersWaiting++;
-  while (lock.writer !== -1 || lock.writersWaiting > 0) yield BLOCKED;
-  lock.readersWaiting--;
+  lock.queue.push({ thread: t.id, write: false });
+  while (!lock.headMayEnter(t.id)) yield BLOCKED;
+  lock.queue.shift();
   lock.readers++;
   t.mmuLock = MMU_LOCK_READ;
   ctx.events.instant(t.id, 'mmu', 'read_lock', -1, 0, 'none', null, null, 'contended');
@@ -92,12 +112,13 @@ export function* write_lock(ctx: SimContext, lock: MmuLock, t: SimThread): Proc<
   assert(t.mmuLock === MMU_LOCK_NONE, () => `write_lock: ${t.name} already holds mmu_lock`);
   // Step point: the acquire races with readers (vCPU faults) and other writers.
   yield STEP;
-  let waited = false;
-  if (lock.writer !== -1 || lock.readers > 0) {
-    waited = true;
-    lock.writersWaiting++;
-    while (lock.writer !== -1 || lock.readers > 0) yield BLOCKED;
-    lock.writersWaiting--;
+  // The fast path (cmpxchg 0 -> _QW_LOCKED) needs no holder and nobody queued; else
+  // queued_write_lock_slowpath: queue, then enter at the head once the readers have drained.
+  const waited = lock.writer !== -1 || lock.readers > 0 || lock.queue.length > 0;
+  if (waited) {
+    lock.queue.push({ thread: t.id, write: true });
+    while (!lock.headMayEnter(t.id)) yield BLOCKED;
+    lock.queue.shift();
   }
   lock.writer = t.id;
   t.mmuLock = MMU_LOCK_WRITE;
