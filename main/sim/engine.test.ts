@@ -193,6 +193,35 @@ describe('a failed TDH.MEM.TRACK (tdx_track returns void)', () => {
   });
 });
 
+describe('teardown errors ([KX] tdx_mmu_release_hkid, tdx_reclaim_td_control_pages)', () => {
+  /** The SEAMCALLs from the teardown on. */
+  const teardownCalls = (r: RunResult) => seamcalls(r.events ?? [], firstOp(r.events ?? [], 'teardown').seq);
+
+  it('the ordered teardown writes the TDR back with the global KeyID after reclaiming it, last', () => {
+    const r = run('teardown-ordered', 'unified');
+    expect(r.outcome.status).toBe('completed');
+    expect(teardownCalls(r).slice(-2)).toEqual(['TDH.PHYMEM.PAGE.RECLAIM L0 TDX_SUCCESS', 'TDH.PHYMEM.PAGE.WBINVD L0 TDX_SUCCESS']);
+  });
+
+  it('a failed KEY.FREEID leaks the HKID, and then no control page is reclaimed', () => {
+    const scenario = builtin('teardown-ordered');
+    const r = runScenario({ ...scenario, inject: [{ seamcall: 'TDH.MNG.KEY.FREEID', nth: 1, status: 'TDX_SW_ERROR', times: 1 }] }, { design: 'unified', keep: true });
+    expect(r.outcome).toMatchObject({ status: 'vm-bugged', site: 'TDH.MNG.KEY.FREEID' });
+    expect(teardownCalls(r).at(-1)).toBe('TDH.MNG.KEY.FREEID L0 TDX_SW_ERROR');
+  });
+
+  it('a failed RECLAIM of a control page is a WARN and a leaked page, not a bugged VM', () => {
+    const scenario = builtin('teardown-ordered');
+    const plain = run('teardown-ordered', 'unified');
+    const reclaims = plain.metrics.seamcalls['TDH.PHYMEM.PAGE.RECLAIM']?.TDX_SUCCESS ?? 0;
+    // The last RECLAIM of the run is the TDR's.
+    const r = runScenario({ ...scenario, inject: [{ seamcall: 'TDH.PHYMEM.PAGE.RECLAIM', nth: reclaims, status: 'TDX_SW_ERROR', times: 1 }] }, { design: 'unified', keep: true });
+    expect(r.outcome.status).toBe('completed');
+    expect(r.metrics.warns['TDH.PHYMEM.PAGE.RECLAIM']).toBe(1);
+    expect(teardownCalls(r).at(-1)).toBe('TDH.PHYMEM.PAGE.RECLAIM L0 TDX_SW_ERROR');
+  });
+});
+
 describe('the guest accepts memory KVM has not mapped yet', () => {
   // The accept's EPT violation goes through the fault path (tdx_handle_ept_violation), which
   // AUGs the page; the guest's retry then accepts it.
