@@ -222,6 +222,18 @@ describe('teardown errors ([KX] tdx_mmu_release_hkid, tdx_reclaim_td_control_pag
   });
 });
 
+describe('before KVM_TDX_FINALIZE_VM', () => {
+  it('a guest fault is refused (tdx_vcpu_pre_run: -EINVAL) and makes no SEAMCALL', () => {
+    const scenario = builtin('prefinalize-populate');
+    const withFault: Scenario = { ...scenario, phases: [{ name: 'early fault', threads: { vcpu0: [{ op: 'fault', gfn: 0x10, level: '4K', private: true }] } }, ...scenario.phases] };
+    const r = runScenario(withFault, { design: 'unified', keep: true });
+    const events = r.events ?? [];
+    const fault = events.find((e) => e.layer === 'op' && e.name === 'fault');
+    expect(fault?.status).toBe('-EINVAL');
+    expect(events.filter((e) => e.seq > (fault?.seq ?? 0) && e.seq <= (fault?.end ?? 0) && e.layer === 'tdx')).toEqual([]);
+  });
+});
+
 describe('the guest accepts memory KVM has not mapped yet', () => {
   // The accept's EPT violation goes through the fault path (tdx_handle_ept_violation), which
   // AUGs the page; the guest's retry then accepts it.

@@ -1,6 +1,6 @@
 // Runs one scenario operation on a thread: an `op` span around the KVM path it maps to, its
 // events tagged with the operation's ordinal so two designs' runs align step by step.
-import { PG_LEVEL_OF, type Op } from '../../../shared/scenario.ts';
+import { GUEST_OPS, PG_LEVEL_OF, type Op } from '../../../shared/scenario.ts';
 import type { Proc } from '../proc.ts';
 import type { SimThread } from '../sim_thread.ts';
 import type { SimVm } from '../sim_vm.ts';
@@ -44,8 +44,12 @@ export function* runOp(vm: SimVm, t: SimThread, op: Op, ordinal: number): Proc<v
   events.setOp(t.id, ordinal);
   const level = 'level' in op && typeof op.level === 'string' ? PG_LEVEL_OF[op.level] : 0;
   events.begin(t.id, 'op', op.op, opGfn(op), level, OP_KERNEL_PATH[op.op]);
-  // A dead VM runs nothing but its destruction (kvm_vm_ioctl returns -EIO once vm_dead).
-  const status = vm.ctx.vmBugged && op.op !== 'teardown' ? 'vm-dead' : yield* dispatch(vm, t, op);
+  // A dead VM runs nothing but its destruction (kvm_vm_ioctl returns -EIO once vm_dead). Before
+  // KVM_TDX_FINALIZE_VM no vCPU runs (tdx_vcpu_pre_run: -EINVAL), so the guest's operations
+  // fail at once; memory is mapped with `populate` then.
+  const status = vm.ctx.vmBugged && op.op !== 'teardown' ? 'vm-dead'
+    : GUEST_OPS.has(op.op) && vm.kt.state !== 'runnable' ? '-EINVAL'
+    : yield* dispatch(vm, t, op);
   events.end(t.id, status);
   events.setOp(t.id, -1);
 }
