@@ -63,9 +63,12 @@ function* tdx_sept_split_private_spte(kt: KvmTdx, t: SimThread, gfn: number, lev
   if (KVM_BUG_ON(kt.ctx, t, level !== PG_LEVEL_2M, 'tdx_sept_split_private_spte', `level ${level}`)) return -EIO;
   if (KVM_BUG_ON(kt.ctx, t, !is_last_spte(old, level), 'tdx_sept_split_private_spte', 'old is not a leaf')) return -EIO;
   if (KVM_BUG_ON(kt.ctx, t, is_last_spte(nw, level), 'tdx_sept_split_private_spte', 'new is a leaf (leaf-to-leaf change)')) return -EIO;
+  // [V5] tdx_spte_to_external_spt(): the new table must sit one level down and cover `gfn`.
   const child = kt.mmu.spte_to_child_sp(nw);
   if (KVM_BUG_ON(kt.ctx, t, child === null || child.external_spt === null, 'tdx_sept_split_private_spte', 'no external page table')) return -EIO;
-  return (yield* tdx_sept_demote(kt, t, gfn, level, (child as kvm_mmu_page).external_spt as number)) ? 0 : -EIO;
+  const sp = child as kvm_mmu_page;
+  if (KVM_BUG_ON(kt.ctx, t, sp.role.level + 1 !== level || sp.gfn !== gfn, 'tdx_spte_to_external_spt', () => `sp level ${sp.role.level} gfn 0x${sp.gfn.toString(16)}`)) return -EIO;
+  return (yield* tdx_sept_demote(kt, t, gfn, level, sp.external_spt as number)) ? 0 : -EIO;
 }
 
 /** tdx_sept_map_nonleaf_spte(): the tdx_spte_to_sept_pt() checks, then TDH.MEM.SEPT.ADD. */

@@ -25,9 +25,14 @@ export const unifiedDesign: Design = {
     tdxChecks: [
       'set: lockdep_assert_held',
       'set: KVM_BUG_ON(!is_shadow_present_pte(new)) when old is not present',
-      'split: KVM_BUG_ON(level != PG_LEVEL_2M || leaf-to-leaf)',
+      'split: lockdep_assert_held_write',
+      // Neither [V5] 39/45 nor [KX] has this one: the model refuses a present-to-present change
+      // that is not a 2M leaf becoming a table, where [KX] would treat any present old as a removal.
+      'split: KVM_BUG_ON(level != PG_LEVEL_2M || leaf-to-leaf) (model guard, not in [V5]/[KX])',
+      'split: tdx_spte_to_external_spt() level/gfn checks',
       'map: tdx_spte_to_sept_pt() level/gfn checks',
       'map: KVM_BUG_ON(level > PG_LEVEL_2M)',
+      'map: WARN_ON_ONCE(!RWX)',
       'remove: lockdep_assert_held_write',
       'remove: KVM_BUG_ON(!is_hkid_assigned)',
       'free: KVM_BUG_ON(is_hkid_assigned)',

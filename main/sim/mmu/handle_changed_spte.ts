@@ -138,7 +138,9 @@ export function* __handle_changed_spte(kvm: KvmMmu, t: SimThread, sp: kvm_mmu_pa
     if (ops.kind === 'unified' && ops.nonleafRemovalViaSetExternal && sp.role.is_mirror) {
       r = yield* call_set_external_spte_unified(kvm, t, ops, SITE_HANDLE_CHANGED_SPTE, gfn, old, nw, level);
     }
-    if (r === 0) yield* handle_removed_pt(kvm, t, childOf(kvm, old), shared);
+    // A failed hook in the atomic path restores the parent SPTE, so the table stays linked. Under
+    // the write lock the parent is already cleared: the table must still be reaped.
+    if (r === 0 || !shared) yield* handle_removed_pt(kvm, t, childOf(kvm, old), shared);
   } else if (ops.kind === 'unified' && sp.role.is_mirror) {
     r = yield* call_set_external_spte_unified(kvm, t, ops, SITE_HANDLE_CHANGED_SPTE, gfn, old, nw, level);
   }
