@@ -148,8 +148,9 @@ export function* kvm_tdp_mmu_age_spte(kvm: KvmMmu, t: SimThread, gfn: number, is
 }
 
 /**
- * kvm_tdp_mmu_zap_possible_nx_huge_page(kvm, sp): under read lock, zap the non-leaf SPTE that
- * points at the table of `level` covering `gfn`, atomically (NX recovery). per-op: the mirror
+ * kvm_tdp_mmu_zap_possible_nx_huge_page(kvm, sp): under read lock, zap the non-leaf SPTE at
+ * `level` covering `gfn` (at 2M, the one pointing at a table of 4K entries), atomically (NX
+ * recovery). per-op: the mirror
  * branch KVM_BUG_ONs; unified: freeze, then handle_removed_pt(shared) sends leaf removals to
  * TDX under the read lock.
  */
@@ -159,12 +160,12 @@ export function* kvm_tdp_mmu_zap_possible_nx_huge_page(kvm: KvmMmu, t: SimThread
   kvm.ctx.events.begin(t.id, 'mmu', 'kvm_tdp_mmu_zap_possible_nx_huge_page', gfn, level);
   yield* read_lock(kvm.ctx, kvm.mmu_lock, t);
   kvm.rcu.rcu_read_lock(t);
-  // The SPTE pointing at the table sits one level up.
-  const iter = yield* walkTo(kvm, root, gfn, level + 1);
+  // `level` is the non-leaf SPTE's own level: at 2M it points at the table of 4K entries.
+  const iter = yield* walkTo(kvm, root, gfn, level);
   let result: ProbeResult = 'absent';
   const child = is_shadow_present_pte(iter.old_spte) && !is_last_spte(iter.old_spte, iter.level) ? kvm.spte_to_child_sp(iter.old_spte) : null;
   // Zap only if the SPTE still points at the table (another task may have changed it).
-  if (iter.level === level + 1 && child !== null) {
+  if (iter.level === level && child !== null) {
     const r = yield* tdp_mmu_set_spte_atomic(kvm, t, iter, SHADOW_NONPRESENT_VALUE);
     result = r === 0 ? 'done' : errno_name(r);
   }

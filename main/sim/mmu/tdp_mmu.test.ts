@@ -304,13 +304,13 @@ describe('modeled kernel checks', () => {
   it('non-leaf zap under read lock: per-op bugs before anything changes; unified freezes and removes leaves', () => {
     const perop = vmFor('per-op');
     runAlone(fault(perop.vm, 5));
-    const r1 = runAlone(kvm_tdp_mmu_zap_possible_nx_huge_page(perop.vm.kvm, perop.vm.threads[0], 0, 1, true));
+    const r1 = runAlone(kvm_tdp_mmu_zap_possible_nx_huge_page(perop.vm.kvm, perop.vm.threads[0], 0, 2, true));
     expect(r1).toBe('-EBUSY');
     expect(perop.vm.ctx.vmBugged).toBe(true);
     expect(perop.vm.kvm.readSpte('mirror', 5, 1)).not.toBe(SHADOW_NONPRESENT_VALUE);
     const uni = vmFor('unified');
     runAlone(fault(uni.vm, 5));
-    const r2 = runAlone(kvm_tdp_mmu_zap_possible_nx_huge_page(uni.vm.kvm, uni.vm.threads[0], 0, 1, true));
+    const r2 = runAlone(kvm_tdp_mmu_zap_possible_nx_huge_page(uni.vm.kvm, uni.vm.threads[0], 0, 2, true));
     expect(r2).toBe('done');
     expect(hookTrace(uni.rec).slice(4)).toEqual(['set_external_spte(5,1)', 'free_external_spt(0,1)']);
     expect(uni.vm.kvm.readSpte('mirror', 0, 2)).toBe(SHADOW_NONPRESENT_VALUE);
