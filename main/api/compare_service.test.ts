@@ -112,7 +112,7 @@ describe('compareRuns', () => {
 
   it('writes the verdict from the data', () => {
     expect(c.verdict).toContain('A (per-op) ends vm-bugged at tdp_mmu_set_spte');
-    expect(c.verdict).toContain('A (per-op) notices first, with KVM_BUG_ON in tdp_mmu_set_spte at event');
+    expect(c.verdict).toContain('A (per-op) never lets the tables diverge and reports KVM_BUG_ON in tdp_mmu_set_spte at event');
     expect(c.verdict).toMatch(/B \(unified\) lets mirror and S-EPT diverge at event \d+ and notices 3 steps later with WARN in tdx_sept_split_private_spte/);
     expect(c.verdict).toContain('TDH.MEM.PAGE.DEMOTE → TDX_EPT_ENTRY_STATE_INCORRECT 0 vs 1');
     expect(c.verdict).toContain('A (per-op) hits KVM_BUG_ON in tdp_mmu_set_spte, where B (unified) hits divergence in mirror-vs-sept at gfn 0x100');

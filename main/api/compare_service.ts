@@ -436,10 +436,12 @@ function detectionText(m: MetricsView, trace: RunTrace): string | null {
 function noticeClause(design: string, m: MetricsView, trace: RunTrace): string {
   const detection = detectionText(m, trace);
   if (m.divergences === 0) {
-    return detection === null ? `${design} never lets the tables diverge and reports nothing` : `${design} notices first, with ${detection}, before mirror and S-EPT diverge`;
+    return detection === null ? `${design} never lets the tables diverge and reports nothing` : `${design} never lets the tables diverge and reports ${detection}`;
   }
   const first = `${design} lets mirror and S-EPT diverge at event ${m.firstDivergenceSeq}`;
   if (m.detectionLatency < 0 || detection === null) return `${first} and never notices (${m.divergences} divergent check${m.divergences === 1 ? '' : 's'})`;
+  // Detection latency is 0 also when the first report came before the trees parted.
+  if (m.firstDetectionSeq < m.firstDivergenceSeq) return `${first}, after it had already reported ${detection}`;
   return `${first} and notices ${m.detectionLatency} step${m.detectionLatency === 1 ? '' : 's'} later with ${detection}`;
 }
 
