@@ -371,7 +371,7 @@ function latencyValue(m: MetricsView): number | null {
 
 function latencyText(m: MetricsView): string {
   if (m.divergences === 0) return 'no divergence';
-  return m.detectionLatency < 0 ? 'never noticed' : `${m.detectionLatency} steps`;
+  return m.detectionLatency < 0 ? 'never noticed' : `${m.detectionLatency} step${m.detectionLatency === 1 ? '' : 's'}`;
 }
 
 /** The table: hook calls by hook, SEAMCALLs by leaf and status, contention, bugs, checker, size. */
