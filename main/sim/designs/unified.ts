@@ -26,9 +26,11 @@ export const unifiedDesign: Design = {
       'set: lockdep_assert_held',
       'set: KVM_BUG_ON(!is_shadow_present_pte(new)) when old is not present',
       'split: lockdep_assert_held_write',
-      // Neither [V5] 39/45 nor [KX] has this one: the model refuses a present-to-present change
-      // that is not a 2M leaf becoming a table, where [KX] would treat any present old as a removal.
-      'split: KVM_BUG_ON(level != PG_LEVEL_2M || leaf-to-leaf) (model guard, not in [V5]/[KX])',
+      // [KX] before [V5] refuses every present -> present change in tdx_sept_set_private_spte()
+      // (KVM_BUG_ON, "TODO: Support ... demotion"); [V5] 39/45 sends it to the split, whose
+      // tdx_spte_to_external_spt() would treat a leaf new SPTE as a table. The model keeps
+      // [KX]'s refusal for anything but a 2M leaf becoming a table.
+      'split: KVM_BUG_ON(present -> present unless a 2M leaf becomes a table) ([KX]; [V5] has no such check)',
       'split: tdx_spte_to_external_spt() level/gfn checks',
       'map: tdx_spte_to_sept_pt() level/gfn checks',
       'map: KVM_BUG_ON(level > PG_LEVEL_2M)',

@@ -28,7 +28,7 @@ export const unifiedSingleHookDesign: Design = {
       'set: lockdep_assert_held',
       'set: KVM_BUG_ON(!is_shadow_present_pte(new)) when old is not present',
       'split: lockdep_assert_held_write',
-      'split: KVM_BUG_ON(level != PG_LEVEL_2M || leaf-to-leaf) (model guard; see unified)',
+      'split: KVM_BUG_ON(present -> present unless a 2M leaf becomes a table) ([KX]; see unified)',
       'split: tdx_spte_to_external_spt() level/gfn checks',
       'map: tdx_spte_to_sept_pt() level/gfn checks',
       'map: KVM_BUG_ON(level > PG_LEVEL_2M)',
