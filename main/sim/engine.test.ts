@@ -11,6 +11,11 @@ import { DESIGN_IDS, type DesignId, type Op, type Scenario } from '../../shared/
 import { parseScenarioText, validateScenario } from '../../shared/scenario_validate.ts';
 import { Exhaustigen, RoundRobinChoice, type ChoiceSource } from './choice_source.ts';
 import { runScenario, type RunResult } from './engine.ts';
+import { SEPTE_INIT_VALUE } from '../../shared/sept.ts';
+import { SHADOW_NONPRESENT_VALUE, is_last_spte, is_shadow_present_pte } from '../../shared/spte.ts';
+import { PAGES_PER_LEVEL, type KvmMmu } from './mmu/kvm_mmu.ts';
+import type { kvm_mmu_page } from './mmu/kvm_mmu_page.ts';
+import { sept_entry_get, sept_entry_gfn, type SeptPage, type Td } from './tdx/td.ts';
 
 const SCENARIOS_DIR = join(import.meta.dirname, '..', '..', 'scenarios');
 
@@ -138,7 +143,59 @@ describe('every built-in scenario', () => {
       expect(r.hash).toMatch(/^[0-9a-f]{16}$/);
     }
   });
+
+  // The inspector rebuilds the trees from the entry-write events alone, so every write the model
+  // makes must be an event. Replaying them must give exactly the S-EPT the TDX model holds at the
+  // end, and every mirror entry still reachable from a root must hold its last written value.
+  it.each(names)('%s: replaying its entry-write events gives the final S-EPT and mirror state', (name) => {
+    const scenario = builtin(name);
+    for (const design of new Set<DesignId>([...scenario.designs, 'per-op', 'unified'])) {
+      let final: { mmu: KvmMmu; td: Td } | null = null;
+      const r = runScenario(scenario, { design, keep: true, atEnd: (state) => (final = state) });
+      const { mmu, td } = final as unknown as { mmu: KvmMmu; td: Td };
+      const replayed = new Map<string, number>();
+      for (const e of r.events ?? []) if (e.tree !== 'none' && e.new !== null) replayed.set(`${e.tree}:${e.level}:${e.gfn}`, e.new);
+      const why = `${name} ${design}`;
+      const sept = new Map<string, number>();
+      for (const [key, value] of replayed) if (key.startsWith('sept:') && value !== SEPTE_INIT_VALUE) sept.set(key, value);
+      expect(septEntries(td), why).toEqual(sept);
+      for (const [key, value] of mirrorEntries(mmu)) expect(replayed.get(key), `${why} ${key}`).toBe(value);
+    }
+  });
 });
+
+/** Every non-FREE S-EPT entry the TD holds, keyed as its events are (KVM level, GFN). */
+function septEntries(td: Td): Map<string, number> {
+  const out = new Map<string, number>();
+  const visit = (page: SeptPage): void => {
+    for (let i = 0; i < 512; i++) {
+      const v = sept_entry_get(page, i);
+      if (v !== SEPTE_INIT_VALUE) out.set(`sept:${page.level + 1}:${sept_entry_gfn(page, i)}`, v);
+      const child = page.child[i];
+      if (child !== null) visit(child);
+    }
+  };
+  visit(td.root);
+  return out;
+}
+
+/** Every non-empty SPTE of the tables reachable from the valid mirror root. */
+function mirrorEntries(mmu: KvmMmu): Map<string, number> {
+  const out = new Map<string, number>();
+  const visit = (sp: kvm_mmu_page): void => {
+    const level = sp.role.level;
+    for (let i = 0; i < 512; i++) {
+      const v = sp.spt[i];
+      if (v === SHADOW_NONPRESENT_VALUE) continue;
+      out.set(`mirror:${level}:${sp.gfn + i * PAGES_PER_LEVEL[level]}`, v);
+      const child = is_shadow_present_pte(v) && !is_last_spte(v, level) ? mmu.spte_to_child_sp(v) : null;
+      if (child !== null) visit(child);
+    }
+  };
+  const root = mmu.validRoot(true);
+  if (root !== null) visit(root);
+  return out;
+}
 
 describe('determinism', () => {
   it('the same scenario, design and seed give the same event hash; a replayed schedule too', () => {

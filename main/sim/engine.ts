@@ -60,6 +60,11 @@ export interface RunOptions {
    * chunk's arrays once onChunk returns: copy what you need inside the call, keep no reference.
    */
   onChunk?: (chunk: EventChunk) => void;
+  /**
+   * Called once the run is over with the model's final state (tests that check the event stream
+   * against what the model really holds). Read only.
+   */
+  atEnd?: (state: { mmu: KvmMmu; td: Td }) => void;
 }
 
 export interface RunResult {
@@ -111,6 +116,7 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunResult 
   checker?.finish(scenario.phases.some((p) => Object.values(p.threads).some((ops) => ops.some((o) => o.op === 'teardown'))));
   const outcome = classify(vm, sched.outcome, sched.reason);
   finishMetrics(ctx);
+  options.atEnd?.({ mmu: vm.mmu, td: vm.td });
   events.finish();
   const scheduleText = Array.isArray(options.schedule) || Array.isArray(scenario.schedule) ? 'fixed' : (options.schedule ?? scenario.schedule);
   return {
