@@ -291,6 +291,16 @@ describe('before KVM_TDX_FINALIZE_VM', () => {
   });
 });
 
+describe('retries', () => {
+  // One BUSY AUG makes the fault refault once: one retry, counted once (kvm_tdp_page_fault
+  // returned RET_PF_RETRY and the vCPU loop refaulted: the same event).
+  it.each(['per-op', 'unified'] as const)('a single BUSY AUG is one retry (%s)', (design) => {
+    const r = run('fault-aug-busy-retry', design);
+    expect(r.metrics.seamcalls['TDH.MEM.PAGE.AUG']).toEqual({ TDX_OPERAND_BUSY: 1, TDX_SUCCESS: 1 });
+    expect(r.metrics.retries).toBe(1);
+  });
+});
+
 describe('the guest accepts memory KVM has not mapped yet', () => {
   // The accept's EPT violation goes through the fault path (tdx_handle_ept_violation), which
   // AUGs the page; the guest's retry then accepts it.
