@@ -59,6 +59,12 @@ export function sept_state_is_any_blocked(state: number): boolean {
   return state === SEPT_STATE_NL_BLOCKED || state === SEPT_STATE_BLOCKED || state === SEPT_STATE_PENDING_BLOCKED;
 }
 
+/** sept_state_is_guest_accessible_leaf: MAPPED, BLOCKEDW or EXPORTED_* (the model produces MAPPED only). */
+export function sept_state_is_guest_accessible_leaf(state: number): boolean {
+  return state === SEPT_STATE_MAPPED || state === SEPT_STATE_BLOCKEDW || state === SEPT_STATE_EXPORTED_BLOCKEDW
+    || state === SEPT_STATE_EXPORTED_DIRTY || state === SEPT_STATE_EXPORTED_DIRTY_BLOCKEDW;
+}
+
 /** Leaf states whose encoding has TDP (bit 56): the guest has not accepted the page yet. */
 export function sept_state_is_any_pending(state: number): boolean {
   return sept_state_is_leaf(state) && (SEPT_STATE_ENCODING[state] & 0x10) !== 0;

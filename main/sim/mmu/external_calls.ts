@@ -138,18 +138,26 @@ export function get_external_spt(kvm: KvmMmu, t: SimThread, gfn: number, nw: U64
 }
 
 /**
+ * [V3] 09/24's read-lock split: with the split hook, a present leaf becoming a present non-leaf
+ * may go through the atomic path (set_external_spte_present -> split_external_spte(shared)),
+ * for TDX to refuse; [B26] without the hook lets only !present -> present through.
+ */
+export function splitsUnderReadLock(ops: PerOpExternalOps, old: U64, nw: U64, level: number): boolean {
+  return ops.split_external_spte !== undefined && is_shadow_present_pte(old) && is_last_spte(old, level) && is_shadow_present_pte(nw) && !is_last_spte(nw, level);
+}
+
+/**
  * set_external_spte_present() ([B26]; [V3] 09/24 adds the split): called with the mirror SPTE
  * frozen. A !present -> present non-leaf links the child's S-EPT page, a leaf maps the page;
  * with the split hook ([V3]), a leaf -> non-leaf change is a split under the read lock. Returns
  * the hook's result; the caller restores or stores.
  */
 export function set_external_spte_present(kvm: KvmMmu, t: SimThread, ops: PerOpExternalOps, gfn: number, old: U64, nw: U64, level: number): Proc<number> {
-  const was_present = is_shadow_present_pte(old);
   const is_present = is_shadow_present_pte(nw);
   const is_leaf = is_present && is_last_spte(nw, level);
-  const splitting = ops.split_external_spte !== undefined && was_present && is_last_spte(old, level) && is_present && !is_leaf;
+  const splitting = splitsUnderReadLock(ops, old, nw, level);
   // [B26]: only !present -> present reaches here. [V3] 09/24 also lets leaf -> non-leaf through.
-  if (KVM_BUG_ON(kvm.ctx, t, !is_present || (was_present && !splitting), 'set_external_spte_present', 'not a !present -> present change or a split')) return returnNow(-EIO);
+  if (KVM_BUG_ON(kvm.ctx, t, !is_present || (is_shadow_present_pte(old) && !splitting), 'set_external_spte_present', 'not a !present -> present change or a split')) return returnNow(-EIO);
   if (splitting) return split_external_spte(kvm, t, ops, SITE_SET_EXTERNAL_SPTE_PRESENT, gfn, old, nw, level, true);
   if (is_leaf) return call_set_external_spte_perop(kvm, t, ops, SITE_SET_EXTERNAL_SPTE_PRESENT, gfn, level, nw);
   const child = get_external_spt(kvm, t, gfn, nw, level);

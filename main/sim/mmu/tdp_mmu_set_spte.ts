@@ -11,7 +11,7 @@ import type { KvmMmu } from './kvm_mmu.ts';
 import type { kvm_mmu_page } from './kvm_mmu_page.ts';
 import type { tdp_iter } from './tdp_iter.ts';
 import type { PerOpExternalOps } from './external_ops.ts';
-import { remove_external_spte, set_external_spte_present, split_external_spte, SITE_TDP_MMU_SET_SPTE } from './external_calls.ts';
+import { remove_external_spte, set_external_spte_present, split_external_spte, splitsUnderReadLock, SITE_TDP_MMU_SET_SPTE } from './external_calls.ts';
 import { __handle_changed_spte, handle_changed_spte } from './handle_changed_spte.ts';
 import { is_mmu_writable_spte } from './spte_make.ts';
 import {
@@ -81,8 +81,8 @@ function* setMirrorSpteAtomicPerOp(kvm: KvmMmu, t: SimThread, ops: PerOpExternal
   // Under read lock the mirror may only go !present -> present: zapping it would need S-EPT
   // operations that require the write lock. [V3] 09/24 also lets a leaf -> non-leaf split
   // through, for TDX to refuse (tdx_sept_split_private_spte under the shared lock).
-  const v3Split = ops.split_external_spte !== undefined && is_last_spte(iter.old_spte, iter.level) && !is_last_spte(nw, iter.level);
-  if (KVM_BUG_ON(kvm.ctx, t, !is_shadow_present_pte(nw) || (is_shadow_present_pte(iter.old_spte) && !v3Split), '__tdp_mmu_set_spte_atomic', 'mirror SPTE zap/split under read lock')) return -EBUSY;
+  const splitting = splitsUnderReadLock(ops, iter.old_spte, nw, iter.level);
+  if (KVM_BUG_ON(kvm.ctx, t, !is_shadow_present_pte(nw) || (is_shadow_present_pte(iter.old_spte) && !splitting), '__tdp_mmu_set_spte_atomic', 'mirror SPTE zap/split under read lock')) return -EBUSY;
   const old = iter.old_spte;
   // Step point: the freeze cmpxchg races with other vCPUs linking or mapping the same SPTE.
   if (mustYieldStep()) yield STEP;

@@ -30,9 +30,8 @@
 //   where the walk stopped and that entry's state; the huge-page series splits the mapping to
 //   the accept level (tdx_honor_guest_accept_level), older KVM maps the missing page (AUG).
 import {
-  SEPT_LOCK_TDEL, SEPT_LOCK_TDHP, SEPT_STATE_BLOCKEDW, SEPT_STATE_EXPORTED_BLOCKEDW, SEPT_STATE_EXPORTED_DIRTY,
-  SEPT_STATE_EXPORTED_DIRTY_BLOCKEDW, SEPT_STATE_FREE, SEPT_STATE_MAPPED, SEPT_STATE_PENDING, SEPT_STATE_PUBLIC,
-  sept_state_is_leaf,
+  SEPT_LOCK_TDEL, SEPT_LOCK_TDHP, SEPT_STATE_FREE, SEPT_STATE_MAPPED, SEPT_STATE_PENDING, SEPT_STATE_PUBLIC,
+  sept_state_is_guest_accessible_leaf, sept_state_is_leaf,
 } from '../../../shared/sept.ts';
 import {
   OPERAND_ID_RCX, TDX_OPERAND_BUSY, TDX_OPERAND_INVALID, TDX_PAGE_ALREADY_ACCEPTED, TDX_PAGE_SIZE_MISMATCH,
@@ -71,12 +70,6 @@ export interface AcceptResult {
 
 function done(status: TdxStatus): AcceptResult {
   return { status, inProgress: false, tdExit: null };
-}
-
-/** sept_state_is_guest_accessible_leaf: MAPPED, BLOCKEDW or EXPORTED_* (the model uses MAPPED). */
-function sept_state_is_guest_accessible_leaf(state: number): boolean {
-  return state === SEPT_STATE_MAPPED || state === SEPT_STATE_BLOCKEDW || state === SEPT_STATE_EXPORTED_BLOCKEDW
-    || state === SEPT_STATE_EXPORTED_DIRTY || state === SEPT_STATE_EXPORTED_DIRTY_BLOCKEDW;
 }
 
 /** async_tdexit_ept_violation with EEQ type ACCEPT: the vCPU leaves guest mode. */
