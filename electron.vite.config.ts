@@ -4,9 +4,12 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'electron-vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { syncTwinsVitePlugin } from './scripts/sync_twins.mjs';
 
 export default defineConfig({
   main: {
+    // The simulation's sync twins (scripts/sync_twins.mjs): the engine runs a lone thread without generators.
+    plugins: [syncTwinsVitePlugin()],
     build: {
       outDir: 'out/main',
       // The run worker is its own entry: a worker thread loads it by file (main/api/run_jobs.ts).

@@ -3,9 +3,10 @@
 // 4K faults on one vCPU) through the whole engine: MMU, TDX module, KVM TDX glue, the design's
 // hooks, the invariant checker and event emission, chunks handed to a no-op consumer.
 //
-// The engine is measured as it ships: bundled. The app is bundled by electron-vite, and under
-// tsx every imported binding is a getter, which makes the same code several times slower. So the
-// engine is bundled here with esbuild's JS API into a temporary file and imported from there;
+// The engine is measured as it ships: bundled, with its sync twins (scripts/sync_twins.mjs, as
+// electron-vite builds it). Under tsx every imported binding is a getter, which makes the same
+// code several times slower. So the engine is bundled here with esbuild's JS API and the twins'
+// plugin into a temporary file and imported from there;
 // if that fails the unbundled import is measured instead and the figure's name says so. The
 // machine may be shared and noisy: each figure is the best of RUNS runs, wall-clock.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { DesignId, Scenario } from '../shared/scenario.ts';
 import { parseScenarioText } from '../shared/scenario_validate.ts';
 import type { RunOptions, RunResult } from '../main/sim/engine.ts';
+import { syncTwinsEsbuildPlugin } from '../scripts/sync_twins.mjs';
 // Types only: bench.ts is the entry module and imports this file while its own top-level await
 // is pending, so a value import of bench.ts from here would wait on it forever (exit code 13).
 import type { Figure, FigureProvider } from './figure.ts';
@@ -38,7 +40,7 @@ async function loadEngine(dir: string): Promise<Engine> {
   const outfile = join(dir, 'engine.mjs');
   try {
     const { build } = await import('esbuild');
-    await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', outfile, logLevel: 'silent' });
+    await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', outfile, logLevel: 'silent', plugins: [syncTwinsEsbuildPlugin()] });
     const mod = (await import(pathToFileURL(outfile).href)) as { runScenario: RunScenario };
     return { runScenario: mod.runScenario, how: 'bundled' };
   } catch (err) {
@@ -66,6 +68,8 @@ interface TimedRun {
   faultsPerSecond: number;
   eventsPerFault: number;
   stepsPerFault: number;
+  /** Share of the steps run on the sync twins (proc.ts, stretches in place), in percent. */
+  stepsInPlacePercent: number;
 }
 
 /** One timed run: faults per second and the work per fault. Throws if the run did not complete (then the figures mean nothing). */
@@ -75,7 +79,12 @@ function timedRun(engine: Engine, scenario: Scenario, design: DesignId, checker:
   const seconds = (performance.now() - started) / 1000;
   if (result.outcome.status !== 'completed') throw new Error(`engine_bench: ${design} ended ${result.outcome.status}: ${result.outcome.reason}`);
   if (checker && result.metrics.divergences !== 0) throw new Error(`engine_bench: ${design} reported ${result.metrics.divergences} divergences`);
-  return { faultsPerSecond: faults / seconds, eventsPerFault: result.metrics.events / faults, stepsPerFault: result.metrics.steps / faults };
+  return {
+    faultsPerSecond: faults / seconds,
+    eventsPerFault: result.metrics.events / faults,
+    stepsPerFault: result.metrics.steps / faults,
+    stepsInPlacePercent: (100 * result.stepsInStretches) / result.metrics.steps,
+  };
 }
 
 function round2(value: number): number {
@@ -110,6 +119,8 @@ export const figures: FigureProvider = async () => {
         if (checker) {
           out.push({ name: `engine ${design}: events per 4K private fault`, value: round2(best.eventsPerFault), unit: 'events', bar: null, meets: null, baseline: null });
           out.push({ name: `engine ${design}: scheduler steps per 4K private fault`, value: round2(best.stepsPerFault), unit: 'steps', bar: null, meets: null, baseline: null });
+          // How much ran on the sync twins: all of it when the build generated them (one vCPU).
+          out.push({ name: `engine ${design}: steps run in place on the sync twins`, value: round2(best.stepsInPlacePercent), unit: '%', bar: null, meets: null, baseline: null });
         }
       }
     }

@@ -10,7 +10,10 @@ import type { SimEvent } from '../../shared/event.ts';
 import { DESIGN_IDS, type DesignId, type Op, type Scenario } from '../../shared/scenario.ts';
 import { parseScenarioText, validateScenario } from '../../shared/scenario_validate.ts';
 import { Exhaustigen, RoundRobinChoice, type ChoiceSource } from './choice_source.ts';
-import { runScenario, type RunResult } from './engine.ts';
+import { runScenario, type RunOptions, type RunResult } from './engine.ts';
+import { kvm_tdp_mmu_map } from './mmu/tdp_mmu_map.ts';
+import { tdp_mmu_set_spte_atomic } from './mmu/tdp_mmu_set_spte.ts';
+import { runOp } from './ops/run_op.ts';
 import { SEPTE_INIT_VALUE } from '../../shared/sept.ts';
 import { SHADOW_NONPRESENT_VALUE, is_last_spte, is_shadow_present_pte } from '../../shared/spte.ts';
 import { PAGES_PER_LEVEL, type KvmMmu } from './mmu/kvm_mmu.ts';
@@ -565,5 +568,94 @@ describe('exhaustive exploration (STYLE.md section 5)', () => {
     // Every choice point had two runnable vCPUs, so the prefix gives 2^10 interleavings.
     expect(visited).toBe(1024);
     expect(hashes.size).toBeGreaterThan(10);
+  });
+});
+
+// Stretches in place (proc.ts): a thread that is alone runs its Procs' sync twins, which the build
+// generates (scripts/sync_twins.mjs; vitest.config.ts applies it as electron-vite does). They must
+// change nothing but speed: same events, schedule, outcome and metrics as the generators.
+describe('stretches in place: a lone thread on the sync twins runs exactly as on the generators', () => {
+  /** The two runs of one scenario and design must agree in everything the run reports. */
+  function expectSameRun(scenario: Scenario, options: Omit<RunOptions, 'stretchesInPlace'>, why: string): RunResult {
+    const twins = runScenario(scenario, { ...options, stretchesInPlace: true });
+    const generators = runScenario(scenario, { ...options, stretchesInPlace: false });
+    expect(generators.stepsInStretches, why).toBe(0);
+    expect(twins.hash, why).toBe(generators.hash);
+    expect(twins.outcome, why).toEqual(generators.outcome);
+    expect(twins.metrics, why).toEqual(generators.metrics);
+    expect(twins.schedule, why).toEqual(generators.schedule);
+    expect(twins.scheduleNote, why).toBe(generators.scheduleNote);
+    return twins;
+  }
+
+  it('the build gave the Procs their twins (else every other test here compares the generators with themselves)', () => {
+    expect(typeof (runOp as { sync?: unknown }).sync).toBe('function');
+    expect(typeof (kvm_tdp_mmu_map as { sync?: unknown }).sync).toBe('function');
+    // A dispatcher (a plain function returning a Proc) has one too.
+    expect(typeof (tdp_mmu_set_spte_atomic as { sync?: unknown }).sync).toBe('function');
+  });
+
+  const names = readdirSync(SCENARIOS_DIR).filter((f) => f.endsWith('.json') && !f.includes('1gib')).map((f) => f.replace(/\.json$/, ''));
+  // Outside the stretches (each is one operation) are only the thread's own steps between them:
+  // the end of each phase and its return.
+  const stepsOutsideOps = (scenario: Scenario): number => scenario.phases.length + 1;
+
+  it('every built-in scenario under every design; the one-thread ones run in place but for their phase ends', () => {
+    let inPlace = 0;
+    for (const name of names) {
+      const scenario = builtin(name);
+      for (const design of DESIGN_IDS) {
+        const r = expectSameRun(scenario, { design }, `${name} ${design}`);
+        // Phase barriers keep every thread live until all are done, so only a lone thread's run
+        // has stretches (proc.ts inPlaceWhenAlone).
+        if (r.threadNames.length > 1) expect(r.stepsInStretches, `${name} ${design}`).toBe(0);
+        else if (r.outcome.status === 'completed') {
+          expect(r.metrics.steps - r.stepsInStretches, `${name} ${design}`).toBe(stepsOutsideOps(scenario));
+          inPlace++;
+        }
+      }
+    }
+    expect(inPlace).toBeGreaterThan(0);
+  });
+
+  it('the benchmark scenario, cut to 4096 faults: every fault in place', () => {
+    const scenario = builtin('fault-range-1gib-4k');
+    const small: Scenario = { ...scenario, phases: [{ name: 'fault-in', threads: { vcpu0: [{ op: 'fault-range', gfn: 0, pages: 4096, level: '4K', private: true }] } }] };
+    for (const design of DESIGN_IDS) {
+      const r = expectSameRun(small, { design }, design);
+      expect(r.outcome.status).toBe('completed');
+      expect(r.metrics.steps - r.stepsInStretches).toBe(stepsOutsideOps(small));
+    }
+  });
+
+  it('a run that ends inside a stretch (step budget spent mid-fault) ends the same way', () => {
+    for (const stepsMax of [1, 2, 17, 1000, 4321]) {
+      const r = expectSameRun(builtin('fault-range-1gib-4k'), { design: 'unified', stepsMax }, `stepsMax ${stepsMax}`);
+      expect(r.outcome.status).toBe('livelock');
+      expect(r.stepsInStretches).toBe(r.metrics.steps);
+    }
+  });
+
+  it('a lone thread that spins (per-op refaults after the split refused under the read lock) spins the same', () => {
+    // split-under-read-lock on one vCPU: every refault is a SPIN step, which the stall budget and
+    // the livelock reason ("(N spins)") count, where a STEP would not.
+    const scenario = builtin('split-under-read-lock');
+    const lone: Scenario = { ...scenario, phases: scenario.phases.map((p) => ({ ...p, threads: { vcpu0: Object.values(p.threads).flat() } })) };
+    const full = expectSameRun(lone, { design: 'per-op' }, 'whole run');
+    expect(full.outcome.site).toBe('faultRetriesMax');
+    for (const stepsMax of [500, 5001]) {
+      const cut = expectSameRun(lone, { design: 'per-op', stepsMax }, `stepsMax ${stepsMax}`);
+      expect(cut.outcome.reason).toMatch(/vcpu0 \([1-9]\d* spins\)/);
+    }
+  });
+
+  it('random scenarios with probes under every design (fuzz)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(anyOpArb, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 4 }), fc.integer({ min: 0, max: 0xffff }), (phases, seed) => {
+        const scenario = smallScenario(phases, [...DESIGN_IDS], seed);
+        for (const design of DESIGN_IDS) expectSameRun(scenario, { design, stepsMax: 200_000 }, `seed=${seed} design=${design} phases=${JSON.stringify(phases)}`);
+      }),
+      { numRuns: 30, seed: 11 },
+    );
   });
 });

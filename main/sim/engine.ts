@@ -18,7 +18,7 @@ import type { Metrics } from './metrics.ts';
 import { KvmMmu } from './mmu/kvm_mmu.ts';
 import { runOp } from './ops/run_op.ts';
 import { Prng } from './prng.ts';
-import { BLOCKED, STEP, mustYieldStep, type Proc } from './proc.ts';
+import { BLOCKED, STEP, inPlaceWhenAlone, mustYieldStep, type Proc } from './proc.ts';
 import { runThreads, type SchedThread } from './scheduler.ts';
 import { SimContext } from './sim_context.ts';
 import { newSimThread, type SimThread } from './sim_thread.ts';
@@ -65,6 +65,11 @@ export interface RunOptions {
    * against what the model really holds). Read only.
    */
   atEnd?: (state: { mmu: KvmMmu; td: Td }) => void;
+  /**
+   * Run a thread that is alone through its Procs' sync twins (proc.ts, stretches in place; the
+   * default). false: always through the generators, for tests that compare the two.
+   */
+  stretchesInPlace?: boolean;
 }
 
 export interface RunResult {
@@ -78,6 +83,11 @@ export interface RunResult {
   /** The interleaving taken (thread id per step): replays the run exactly. */
   schedule: Int32Array;
   scheduleNote: string;
+  /**
+   * Steps a lone thread ran on its Procs' sync twins (proc.ts, stretches in place): how much of
+   * the run took the fast path. It changes nothing else in the result.
+   */
+  stepsInStretches: number;
   /** How to run exactly this again, for logs and failing tests. */
   reproduce: string;
   events: SimEvent[] | null;
@@ -112,6 +122,7 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunResult 
       if (checker !== null) checker.currentThread = id;
     },
     afterStep: checker === null ? undefined : () => checker.afterStep(),
+    stretchesInPlace: options.stretchesInPlace,
   });
   checker?.finish(scenario.phases.some((p) => Object.values(p.threads).some((ops) => ops.some((o) => o.op === 'teardown'))));
   const outcome = classify(vm, sched.outcome, sched.reason);
@@ -128,6 +139,7 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunResult 
     hash: events.hash(),
     schedule: sched.schedule,
     scheduleNote: sched.note,
+    stepsInStretches: sched.stepsInStretches,
     reproduce: `septwb run <scenario> --design ${options.design} --seed ${seed} (schedule=${String(scheduleText)})`,
     events: options.keep === true ? events.events() : null,
   };
@@ -239,7 +251,7 @@ function* phasesProc(vm: SimVm, t: SimThread, run: RunState): Proc<void> {
   for (let p = 0; p < phases.length; p++) {
     for (const op of phases[p].threads[t.name] ?? []) {
       if (vm.ctx.hostBug !== null || vm.livelock !== null) return;
-      yield* runOp(vm, t, op, run.ordinals.get(op) ?? -1);
+      yield* inPlaceWhenAlone(runOp, vm, t, op, run.ordinals.get(op) ?? -1);
     }
     run.phaseRemaining[p]--;
     if (mustYieldStep()) yield STEP;

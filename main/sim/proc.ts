@@ -24,6 +24,18 @@ export type Proc<T = void> = Generator<Yield, T, void>;
  */
 export interface StepGate {
   stepInPlace(): boolean;
+  /**
+   * The same for a step that ended as `how` (a `yield` in a stretch in place). True when the
+   * thread must suspend: also when the boundary already ran and chose so (mustYieldStep).
+   */
+  yieldInPlace(how: Yield): boolean;
+  /**
+   * True when the running thread may begin a stretch in place: it is the only live one, so
+   * nothing but it can run until it ends. The stretch then ends with leaveStretch().
+   */
+  enterStretch(): boolean;
+  /** The stretch enterStretch() allowed is over (returned, or the run ended inside it). */
+  leaveStretch(): void;
 }
 
 /** The gate of the scheduler running now; null while a Proc is driven by hand (tests). */
@@ -75,6 +87,73 @@ export const DONE: Proc<void> = {
     return this;
   },
 } as Proc<void>;
+
+// Stretches in place. While a thread is the only live one, every step boundary chooses it again
+// (or ends the run), so its generator chain never has to suspend. It then runs the sync twins of
+// its Procs instead: plain functions that scripts/sync_twins.mjs generates at build time from
+// the same source, each `yield*` a call and each `yield` the step boundary run in place
+// (yieldSync). The run, its schedule and its events are the same either way (a test compares
+// every built-in scenario run both ways); only the generator objects and resumes are gone. When
+// the run ends at a boundary inside a stretch, RUN_OVER unwinds the plain call stack to the
+// stretch's entry, which suspends the thread for good as a generator would have been.
+
+/** A Proc function with its twin: `f.sync(...args)` does what `yield* f(...args)` does, in place. */
+export interface SyncTwinned<A extends unknown[], T> {
+  (...args: A): Proc<T>;
+  sync?: (...args: A) => T;
+}
+
+/** Thrown by a stretch in place when the run ended at one of its step boundaries; never escapes the stretch. */
+export const RUN_OVER: unique symbol = Symbol('RUN_OVER');
+
+/** A `yield how` in a twin: the step boundary, in place. */
+export function yieldSync(how: Yield): void {
+  if (stepGate === null || stepGate.yieldInPlace(how)) throw RUN_OVER;
+}
+
+/** `yield* proc` in a twin, for a Proc that has no twin (a class method, a Proc value): resumes it here. */
+export function driveSync<T>(proc: Proc<T>): T {
+  for (;;) {
+    const r = proc.next();
+    if (r.done === true) return r.value;
+    yieldSync(r.value);
+  }
+}
+
+/** Gives `fn` (a hook arrow that returns a Proc) its generated twin. */
+export function withSyncTwin<A extends unknown[], T>(fn: (...args: A) => Proc<T>, twin: (...args: A) => T): SyncTwinned<A, T> {
+  (fn as SyncTwinned<A, T>).sync = twin;
+  return fn;
+}
+
+/**
+ * `yield* fn(...args)`, as a stretch in place when the running thread is alone and fn has a
+ * twin (the build generated them; under a loader that does not, this is plain `yield*`). The
+ * engine puts it around each operation. A thread is alone only in a one-thread run: phase
+ * barriers keep every thread of a run live until all have finished their last phase.
+ * @noSyncTwin it is where a stretch begins, never part of one.
+ */
+export function* inPlaceWhenAlone<A extends unknown[], T>(fn: SyncTwinned<A, T>, ...args: A): Proc<T> {
+  const sync = fn.sync;
+  const gate = stepGate;
+  if (sync === undefined || gate === null || !gate.enterStretch()) return yield* fn(...args);
+  try {
+    const value = sync(...args);
+    gate.leaveStretch();
+    return value;
+  } catch (e) {
+    if (e !== RUN_OVER) throw e;
+  }
+  gate.leaveStretch();
+  // The run ended inside the stretch and the scheduler already knows: it never resumes us.
+  yield STEP;
+  throw new Error('inPlaceWhenAlone: a thread resumed after its run ended');
+}
+
+/** Written by hand, as it has no generated twin: inside a stretch already, it is the plain call. */
+inPlaceWhenAlone.sync = function inPlaceWhenAloneInStretch<A extends unknown[], T>(fn: SyncTwinned<A, T>, ...args: A): T {
+  return fn.sync !== undefined ? fn.sync(...args) : driveSync(fn(...args));
+};
 
 /** errno values the kernel functions return (negated, as in the kernel). */
 export const EBUSY = 16;

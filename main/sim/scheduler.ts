@@ -15,7 +15,7 @@
 // Model code keeps to this: a step that changes state the blocked ones wait on ends in STEP.
 import type { SimContext } from './sim_context.ts';
 import type { SimThread } from './sim_thread.ts';
-import { BLOCKED, SPIN, STEP, setStepGate, type Proc, type StepGate } from './proc.ts';
+import { BLOCKED, SPIN, STEP, setStepGate, type Proc, type StepGate, type Yield } from './proc.ts';
 import type { ChoiceSource } from './choice_source.ts';
 import { assert } from './checks.ts';
 
@@ -35,6 +35,11 @@ export interface SchedulerOptions {
   beforeStep?: (id: number) => void;
   /** Runs right after each step of thread `id`, before the scheduler looks at how it ended (the checker). */
   afterStep?: (id: number) => void;
+  /**
+   * Let a thread that is alone run its Procs' sync twins (proc.ts, stretches in place). Default
+   * true; false runs every step through the generators (tests compare the two).
+   */
+  stretchesInPlace?: boolean;
 }
 
 export type SchedOutcome = 'completed' | 'vm-bugged' | 'host-bug' | 'livelock' | 'deadlock';
@@ -50,6 +55,8 @@ export interface SchedResult {
   note: string;
   /** Each thread's return value, by position in the input list (undefined if it never ended). */
   results: unknown[];
+  /** Steps run in stretches in place (a lone thread on its Procs' sync twins; proc.ts). */
+  stepsInStretches: number;
 }
 
 const STALL_STEPS_MAX_DEFAULT = 10_000;
@@ -71,8 +78,9 @@ class ScheduleLog {
   }
 }
 
-/** How a step ended when it ended at a STEP point handled in place (see stepInPlace). */
+/** How a step ended when it ended at a point handled in place (see stepInPlace), by Yield. */
 const STEP_RESULT: IteratorResult<number, unknown> = { done: false, value: STEP };
+const IN_PLACE_RESULTS: readonly IteratorResult<number, unknown>[] = [STEP_RESULT, { done: false, value: BLOCKED }, { done: false, value: SPIN }];
 
 /**
  * One run of the scheduler. The run loop resumes the chosen thread; the thread runs one step
@@ -89,6 +97,7 @@ class Scheduler implements StepGate {
   readonly #options: SchedulerOptions;
   readonly #stallStepsMax: number;
   readonly #record: boolean;
+  readonly #stretchesInPlace: boolean;
   /** options.beforeStep/afterStep, read once: they run on every step. */
   readonly #beforeStep: ((id: number) => void) | undefined;
   readonly #afterStep: ((id: number) => void) | undefined;
@@ -108,6 +117,9 @@ class Scheduler implements StepGate {
   #current = -1;
   /** The step boundary already ran in place and chose this thread next (-1: the run is over). */
   #nextChosenInPlace: number | null = null;
+  /** The step count when the current stretch in place began (-1: none), and the steps of those that ended. */
+  #stretchStartStep = -1;
+  #stepsInStretches = 0;
   #result: SchedResult | null = null;
 
   constructor(ctx: SimContext, threads: readonly SchedThread[], choice: ChoiceSource, options: SchedulerOptions) {
@@ -119,6 +131,7 @@ class Scheduler implements StepGate {
     this.#options = options;
     this.#stallStepsMax = options.stallStepsMax ?? STALL_STEPS_MAX_DEFAULT;
     this.#record = options.recordSchedule ?? true;
+    this.#stretchesInPlace = options.stretchesInPlace ?? true;
     this.#beforeStep = options.beforeStep;
     this.#afterStep = options.afterStep;
     this.#live = new Uint8Array(count).fill(1);
@@ -150,8 +163,32 @@ class Scheduler implements StepGate {
 
   /** StepGate: the running thread reached a STEP point. True: suspend (yield STEP). */
   stepInPlace(): boolean {
+    return this.#boundaryInPlace(STEP_RESULT);
+  }
+
+  /** StepGate: a sync twin's `yield how`. True: the stretch must end (the run is over). */
+  yieldInPlace(how: Yield): boolean {
+    if (this.#nextChosenInPlace !== null) return true;
+    return this.#boundaryInPlace(IN_PLACE_RESULTS[how]);
+  }
+
+  /** StepGate: no other thread is live, so every boundary picks the running one or ends the run. */
+  enterStretch(): boolean {
+    if (!this.#stretchesInPlace || this.#liveCount !== 1) return false;
+    this.#stretchStartStep = this.#steps;
+    return true;
+  }
+
+  /** StepGate: the stretch is over; its steps are counted (once: #finish may have closed it). */
+  leaveStretch(): void {
+    if (this.#stretchStartStep < 0) return;
+    this.#stepsInStretches += this.#steps - this.#stretchStartStep;
+    this.#stretchStartStep = -1;
+  }
+
+  #boundaryInPlace(how: IteratorResult<number, unknown>): boolean {
     const id = this.#current;
-    const next = this.#endStep(id, STEP_RESULT) ? -1 : this.#beginStep();
+    const next = this.#endStep(id, how) ? -1 : this.#beginStep();
     if (next === id) return false;
     this.#nextChosenInPlace = next;
     return true;
@@ -231,7 +268,12 @@ class Scheduler implements StepGate {
 
   #finish(outcome: SchedOutcome, reason: string): true {
     this.#ctx.metrics.steps += this.#steps;
-    this.#result = { outcome, reason, steps: this.#steps, schedule: this.#schedule.take(), note: this.#choice.note(), results: this.#results };
+    // A stretch the run ends inside is counted now: its thread's leaveStretch() comes too late.
+    this.leaveStretch();
+    this.#result = {
+      outcome, reason, steps: this.#steps, schedule: this.#schedule.take(), note: this.#choice.note(), results: this.#results,
+      stepsInStretches: this.#stepsInStretches,
+    };
     return true;
   }
 }
