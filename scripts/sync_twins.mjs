@@ -24,15 +24,12 @@ import ts from 'typescript';
 import { readFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isSyncTwinSource } from './sync_twins_scope.mjs';
+
+export { isSyncTwinSource };
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const PROC_FILE = join(ROOT, 'main', 'sim', 'proc.ts');
-
-/** Files the transform applies to: main/sim's modules, not its tests. */
-export function isSyncTwinSource(file) {
-  const rel = relative(ROOT, file).split(sep).join('/');
-  return rel.startsWith('main/sim/') && rel.endsWith('.ts') && !rel.endsWith('.test.ts') && !rel.includes('/testing/');
-}
 
 /** `source` with the sync twins of its Proc functions appended; `source` itself when it has none. */
 export function addSyncTwins(source, file) {

@@ -1,6 +1,7 @@
 // The sync-twin transform (scripts/sync_twins.mjs) on small sources: what it writes, what it
 // refuses, and (compiled and imported) that a twin returns what its generator returns. The
 // engine-level proof that twins change nothing is in main/sim/engine.test.ts ("stretches in place").
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,5 +116,34 @@ describe('a transformed module, compiled and run', () => {
       thrown = e;
     }
     expect(thrown).toBe(RUN_OVER);
+  });
+});
+
+describe('running from source (the CLI, browser mode): scripts/sync_twins_hooks.mjs after tsx', () => {
+  it('gives main/sim its twins in a real Node process, and a one-vCPU run goes in place with the same hash', () => {
+    // The same two registrations as main/cli/bin.mjs and main/api/run_worker_boot.mjs; code given
+    // with -e resolves its imports from the working directory, the repository.
+    const probe = `
+      import { register as registerHooks } from 'node:module';
+      import { readFileSync } from 'node:fs';
+      import { pathToFileURL } from 'node:url';
+      import { register } from 'tsx/esm/api';
+      register();
+      registerHooks('./scripts/sync_twins_hooks.mjs', pathToFileURL('./'));
+      const { runOp } = await import('./main/sim/ops/run_op.ts');
+      const { runScenario } = await import('./main/sim/engine.ts');
+      const { parseScenarioText } = await import('./shared/scenario_validate.ts');
+      const parsed = parseScenarioText(readFileSync('scenarios/fault-aug-busy-retry.json', 'utf8'));
+      const twins = runScenario(parsed.scenario, { design: 'per-op' });
+      const generators = runScenario(parsed.scenario, { design: 'per-op', stretchesInPlace: false });
+      console.log(JSON.stringify({ sync: typeof runOp.sync, inPlace: twins.stepsInStretches, steps: twins.metrics.steps, same: twins.hash === generators.hash }));
+    `;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { sync: string; inPlace: number; steps: number; same: boolean };
+    expect(out.sync).toBe('function');
+    expect(out.inPlace).toBeGreaterThan(0);
+    expect(out.inPlace).toBeLessThan(out.steps + 1);
+    expect(out.same).toBe(true);
   });
 });
