@@ -28,6 +28,9 @@ function builtin(name: string): Scenario {
   return r.scenario;
 }
 
+/** The built-in scenarios but the 1 GiB benchmark one (its runs take seconds). */
+const BUILTIN_NAMES = readdirSync(SCENARIOS_DIR).filter((f) => f.endsWith('.json') && !f.includes('1gib')).map((f) => f.replace(/\.json$/, ''));
+
 function run(name: string, design: DesignId, seed?: number): RunResult {
   return runScenario(builtin(name), { design, seed, keep: true });
 }
@@ -135,8 +138,7 @@ describe("the seed's argument, from the data", () => {
 });
 
 describe('every built-in scenario', () => {
-  const names = readdirSync(SCENARIOS_DIR).filter((f) => f.endsWith('.json') && !f.includes('1gib')).map((f) => f.replace(/\.json$/, ''));
-  it.each(names)('%s runs to a recorded outcome under each of its designs and both main ones', (name) => {
+  it.each(BUILTIN_NAMES)('%s runs to a recorded outcome under each of its designs and both main ones', (name) => {
     const scenario = builtin(name);
     const designs = new Set<DesignId>([...scenario.designs, 'per-op', 'unified']);
     for (const design of designs) {
@@ -150,7 +152,7 @@ describe('every built-in scenario', () => {
   // The inspector rebuilds the trees from the entry-write events alone, so every write the model
   // makes must be an event. Replaying them must give exactly the S-EPT the TDX model holds at the
   // end, and every mirror entry still reachable from a root must hold its last written value.
-  it.each(names)('%s: replaying its entry-write events gives the final S-EPT and mirror state', (name) => {
+  it.each(BUILTIN_NAMES)('%s: replaying its entry-write events gives the final S-EPT and mirror state', (name) => {
     const scenario = builtin(name);
     for (const design of new Set<DesignId>([...scenario.designs, 'per-op', 'unified'])) {
       let final: { mmu: KvmMmu; td: Td } | null = null;
@@ -595,14 +597,13 @@ describe('stretches in place: a lone thread on the sync twins runs exactly as on
     expect(typeof (tdp_mmu_set_spte_atomic as { sync?: unknown }).sync).toBe('function');
   });
 
-  const names = readdirSync(SCENARIOS_DIR).filter((f) => f.endsWith('.json') && !f.includes('1gib')).map((f) => f.replace(/\.json$/, ''));
   // Outside the stretches (each is one operation) are only the thread's own steps between them:
   // the end of each phase and its return.
   const stepsOutsideOps = (scenario: Scenario): number => scenario.phases.length + 1;
 
   it('every built-in scenario under every design; the one-thread ones run in place but for their phase ends', () => {
     let inPlace = 0;
-    for (const name of names) {
+    for (const name of BUILTIN_NAMES) {
       const scenario = builtin(name);
       for (const design of DESIGN_IDS) {
         const r = expectSameRun(scenario, { design }, `${name} ${design}`);

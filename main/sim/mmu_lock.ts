@@ -81,11 +81,19 @@ export function read_trylock(ctx: SimContext, lock: MmuLock, t: SimThread): bool
   return true;
 }
 
-/** The waiting half of read_lock (queued_read_lock_slowpath): queue, then enter at the head once no writer holds it. */
-export function* read_lock_slowpath(ctx: SimContext, lock: MmuLock, t: SimThread): Proc<void> {
-  lock.queue.push({ thread: t.id, write: false });
+/**
+ * The queue both slow paths wait in (the lock's wait_lock): joins it, waits until this thread is
+ * at the head and the lock allows its mode (headMayEnter), and leaves it.
+ */
+function* wait_in_queue(lock: MmuLock, t: SimThread, write: boolean): Proc<void> {
+  lock.queue.push({ thread: t.id, write });
   while (!lock.headMayEnter(t.id)) yield BLOCKED;
   lock.queue.shift();
+}
+
+/** The waiting half of read_lock (queued_read_lock_slowpath): queue, then enter at the head once no writer holds it. */
+export function* read_lock_slowpath(ctx: SimContext, lock: MmuLock, t: SimThread): Proc<void> {
+  yield* wait_in_queue(lock, t, false);
   lock.readers++;
   t.mmuLock = MMU_LOCK_READ;
   ctx.events.instant(t.id, 'mmu', 'read_lock', -1, 0, 'none', null, null, 'contended');
@@ -115,11 +123,7 @@ export function* write_lock(ctx: SimContext, lock: MmuLock, t: SimThread): Proc<
   // The fast path (cmpxchg 0 -> _QW_LOCKED) needs no holder and nobody queued; else
   // queued_write_lock_slowpath: queue, then enter at the head once the readers have drained.
   const waited = lock.writer !== -1 || lock.readers > 0 || lock.queue.length > 0;
-  if (waited) {
-    lock.queue.push({ thread: t.id, write: true });
-    while (!lock.headMayEnter(t.id)) yield BLOCKED;
-    lock.queue.shift();
-  }
+  if (waited) yield* wait_in_queue(lock, t, true);
   lock.writer = t.id;
   t.mmuLock = MMU_LOCK_WRITE;
   ctx.events.instant(t.id, 'mmu', 'write_lock', -1, 0, 'none', null, null, waited ? 'contended' : '');
