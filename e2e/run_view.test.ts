@@ -86,8 +86,18 @@ async function lanes(page: Page): Promise<string[]> {
   return (await canvasOf(page).evaluate((el) => (el as HTMLElement).dataset.lanes ?? '')).split(',');
 }
 
+/**
+ * Waits until the actions queued so far (key presses, clicks) have run: the timeline runs them at
+ * the start of the next animation frame (raf_scheduler.ts), so a read right after a press can see
+ * the state before it. Two frames: the one that runs them, and one after.
+ */
+async function framesSettled(page: Page): Promise<void> {
+  await page.evaluate(() => new Promise<void>((done) => requestAnimationFrame(() => requestAnimationFrame(() => done()))));
+}
+
 /** Where event `seq` on lane (thread, layer) is drawn, in page coordinates (top row of the lane). */
 async function slicePoint(page: Page, seq: number, thread: number, layer: string): Promise<{ x: number; y: number }> {
+  await framesSettled(page);
   const box = (await canvasOf(page).boundingBox())!;
   const [start, end] = [await attr(page, 'visibleStart'), await attr(page, 'visibleEnd')];
   const lane = (await lanes(page)).indexOf(`${thread}:${layer}`);
@@ -103,12 +113,14 @@ async function cursorTo(page: Page, seq: number): Promise<void> {
     const c = await attr(page, 'cursor');
     if (c === seq) return;
     await page.keyboard.press(c < seq ? 'ArrowRight' : 'ArrowLeft');
+    await framesSettled(page);
   }
   throw new Error(`cursor did not reach ${seq}`);
 }
 
 /** Clicks the axis at `seq` (sets the cursor near it), then steps exactly there. */
 async function cursorNear(page: Page, seq: number): Promise<void> {
+  await framesSettled(page);
   const box = (await canvasOf(page).boundingBox())!;
   const [start, end] = [await attr(page, 'visibleStart'), await attr(page, 'visibleEnd')];
   await page.mouse.click(box.x + LABEL_WIDTH_PX + ((seq + 0.5 - start) / (end - start)) * (box.width - LABEL_WIDTH_PX), box.y + 8);
