@@ -125,7 +125,9 @@ for (let s = 0; s < SEPT_STATE_COUNT; s++) stateByEncoding[SEPT_STATE_ENCODING[s
 
 /** The state an entry value encodes, or -1 for an encoding the module never writes. */
 export function sept_state_of(v: U64): number {
-  const low = v % 4096;
+  // Bits 0..11 by `&`, exact (it takes v modulo 2^32): `%` on a value above 2^31 is a
+  // floating-point remainder, and every S-EPT entry event decodes two states.
+  const low = v & 0xfff;
   const hi = Math.floor(v / TWO_40);
   const enc = (((low >> 6) & 3) << 5) | (((hi >> 1) & 0xf) << 1) | ((low >> 9) & 1);
   return stateByEncoding[enc];

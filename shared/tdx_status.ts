@@ -189,12 +189,14 @@ export function tdx_status_hi32(s: TdxStatus): number {
 
 /** The operand id / details part, RAX[15:0]. */
 export function tdx_status_operand(s: TdxStatus): number {
-  return s % TWO_16;
+  // `&` takes s modulo 2^32, so this is s % 2^16 exactly; `%` itself on a value this large is a
+  // floating-point remainder, tens of times slower, and every SEAMCALL's status is tested.
+  return s & 0xffff;
 }
 
 /** `s & TDX_SEAMCALL_STATUS_MASK` (0xFFFFFFFF00000000): the code without its operand. */
 export function tdx_status_code(s: TdxStatus): TdxStatus {
-  return s - (s % TWO_16);
+  return s - tdx_status_operand(s);
 }
 
 /** Bit 63: an error (as opposed to success or a warning such as ALREADY_BLOCKED). */

@@ -8,3 +8,17 @@
 export function rem_pow2(x: number, d: number): number {
   return x - Math.trunc(x / d) * d;
 }
+
+// Where `d` comes from a table (a level's page count), V8 cannot turn `x / d` into a multiply as
+// it does for a constant, and a division is several times a multiply's latency on the walk's
+// critical path. 1/d is a power of two too, so `x * (1/d)` is exactly `x / d`.
+
+/** Each entry's reciprocal (0 stays 0), for rem_pow2_inv and floor divisions by a table entry. */
+export function reciprocals(table: readonly number[]): readonly number[] {
+  return table.map((d) => (d === 0 ? 0 : 1 / d));
+}
+
+/** rem_pow2(x, d) given also inv = 1/d: the same value, with a multiply for the division. */
+export function rem_pow2_inv(x: number, d: number, inv: number): number {
+  return x - Math.trunc(x * inv) * d;
+}

@@ -10,7 +10,8 @@ import { BUG, KVM_BUG_ON, WARN_ON_ONCE, assert } from '../checks.ts';
 import { DONE, errno_name, type Proc } from '../proc.ts';
 import type { SimThread } from '../sim_thread.ts';
 import type { KvmMmu } from './kvm_mmu.ts';
-import { PAGES_PER_LEVEL } from './kvm_mmu.ts';
+import { PAGES_PER_LEVEL, PAGES_PER_LEVEL_INV } from './kvm_mmu.ts';
+import { rem_pow2_inv } from '../int_rem.ts';
 import type { kvm_mmu_page } from './kvm_mmu_page.ts';
 import { call_set_external_spte_unified, SITE_HANDLE_CHANGED_SPTE } from './external_calls.ts';
 import { handle_removed_pt } from './handle_removed_pt.ts';
@@ -58,7 +59,7 @@ function spteChange(old: U64, nw: U64, level: number): SpteChange {
 function handleChangedSpteChecks(kvm: KvmMmu, t: SimThread, c: SpteChange, gfn: number, old: U64, nw: U64, level: number): boolean {
   const ctx = kvm.ctx;
   WARN_ON_ONCE(ctx, t, level > PT64_ROOT_MAX_LEVEL || level < PG_LEVEL_4K, 'handle_changed_spte', () => `level ${level} out of range`);
-  WARN_ON_ONCE(ctx, t, gfn % PAGES_PER_LEVEL[level] !== 0, 'handle_changed_spte', () => `gfn 0x${gfn.toString(16)} not aligned to level ${level}`);
+  WARN_ON_ONCE(ctx, t, rem_pow2_inv(gfn, PAGES_PER_LEVEL[level], PAGES_PER_LEVEL_INV[level]) !== 0, 'handle_changed_spte', () => `gfn 0x${gfn.toString(16)} not aligned to level ${level}`);
   // A present leaf turning into a present leaf for another page means KVM lost track of a
   // mapping: the old page may still be in use through stale TLB entries. The kernel crashes.
   if (c.was_leaf && c.is_leaf && c.pfn_changed) {

@@ -25,7 +25,7 @@ import {
   spte_to_pfn,
 } from '../../../shared/spte.ts';
 import type { U64 } from '../../../shared/u64.ts';
-import { rem_pow2 } from '../int_rem.ts';
+import { reciprocals, rem_pow2, rem_pow2_inv } from '../int_rem.ts';
 
 export interface MmuConfig {
   /** Root level: 4 (GPAW 48) or 5 (GPAW 52). */
@@ -345,15 +345,17 @@ export class KvmMmu {
 
 /** KVM_PAGES_PER_HPAGE(level) for levels 0..6, precomputed for the hot path. */
 export const PAGES_PER_LEVEL: readonly number[] = [0, 1, 512, 512 ** 2, 512 ** 3, 512 ** 4, 512 ** 5];
+/** 1 / PAGES_PER_LEVEL[level] (int_rem.ts: a multiply for the division). */
+export const PAGES_PER_LEVEL_INV = reciprocals(PAGES_PER_LEVEL);
 
 /** SPTE_INDEX(gfn << PAGE_SHIFT, level), in arithmetic: GFNs may exceed 2^32. */
 export function spteIndex(gfn: number, level: number): number {
-  return rem_pow2(Math.floor(gfn / PAGES_PER_LEVEL[level]), SPTE_ENT_PER_PAGE);
+  return rem_pow2(Math.floor(gfn * PAGES_PER_LEVEL_INV[level]), SPTE_ENT_PER_PAGE);
 }
 
 /** gfn_round_for_level(gfn, level). */
 export function gfn_round_for_level(gfn: number, level: number): number {
-  return gfn - rem_pow2(gfn, PAGES_PER_LEVEL[level]);
+  return gfn - rem_pow2_inv(gfn, PAGES_PER_LEVEL[level], PAGES_PER_LEVEL_INV[level]);
 }
 
 /** Which tree's events an SPTE write in `sp` belongs to. */

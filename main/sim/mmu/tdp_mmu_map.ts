@@ -7,7 +7,7 @@ import { STEP, mustYieldStep, type Proc } from '../proc.ts';
 import { read_lock_slowpath, read_trylock, read_unlock_now } from '../mmu_lock.ts';
 import type { SimThread } from '../sim_thread.ts';
 import type { KvmMmu } from './kvm_mmu.ts';
-import { PAGES_PER_LEVEL } from './kvm_mmu.ts';
+import { PAGES_PER_LEVEL, PAGES_PER_LEVEL_INV } from './kvm_mmu.ts';
 import type { kvm_mmu_page } from './kvm_mmu_page.ts';
 import { newTdpIter, tdp_iter_in_range, tdp_iter_next, tdp_iter_start, type tdp_iter } from './tdp_iter.ts';
 import { tdp_mmu_iter_set_spte, tdp_mmu_set_spte_atomic } from './tdp_mmu_set_spte.ts';
@@ -17,7 +17,7 @@ import {
   PG_LEVEL_2M, PG_LEVEL_4K, VMX_EPT_EXECUTABLE_MASK, VMX_EPT_WRITABLE_MASK, is_frozen_spte, is_large_pte, is_last_spte, is_shadow_present_pte, spte_to_pfn,
 } from '../../../shared/spte.ts';
 import type { U64 } from '../../../shared/u64.ts';
-import { rem_pow2 } from '../int_rem.ts';
+import { rem_pow2_inv } from '../int_rem.ts';
 import { EventString } from '../event_sink.ts';
 import { mmu_invalidate_retry_gfn } from './mmu_invalidate.ts';
 
@@ -245,7 +245,7 @@ function is_access_allowed(fault: kvm_page_fault, spte: U64): boolean {
 function* tdp_mmu_map_handle_target_level(kvm: KvmMmu, t: SimThread, fault: kvm_page_fault, iter: tdp_iter): Proc<number> {
   if (WARN_ON_ONCE(kvm.ctx, t, iter.sp.role.level !== fault.goal_level, 'tdp_mmu_map_handle_target_level', 'table level != goal level')) return RET_PF_RETRY;
   const old = iter.old_spte;
-  const pfn = fault.pfnForGfn - rem_pow2(fault.gfn, PAGES_PER_LEVEL[fault.goal_level]);
+  const pfn = fault.pfnForGfn - rem_pow2_inv(fault.gfn, PAGES_PER_LEVEL[fault.goal_level], PAGES_PER_LEVEL_INV[fault.goal_level]);
   if (is_shadow_present_pte(old) && is_access_allowed(fault, old) && is_last_spte(old, iter.level)) {
     WARN_ON_ONCE(kvm.ctx, t, pfn !== spte_to_pfn(old), 'tdp_mmu_map_handle_target_level', 'spurious fault on a leaf that maps another pfn');
     return RET_PF_SPURIOUS;

@@ -27,14 +27,14 @@ import {
 import { is_tlb_tracked } from './tlb_tracking.ts';
 import { secure_ept_walk, type SeptWalk } from './sept_walk.ts';
 import {
-  POW512, TD_KEYS_CONFIGURED, seamcallResult, sept_entry_guest_locked, sept_entry_set_lock,
+  POW512, POW512_INV, TD_KEYS_CONFIGURED, seamcallResult, sept_entry_guest_locked, sept_entry_set_lock,
   type SeamcallResult, type SeptPage, type Td,
 } from './td.ts';
 import {
   LOCK_RET_SUCCESS, TDX_LOCK_SHARED, acquire_sharex_lock, acquire_sharex_lock_sh, release_sharex_lock,
   release_sharex_lock_sh, type LockType,
 } from './tdx_locks.ts';
-import { rem_pow2 } from '../int_rem.ts';
+import { rem_pow2, rem_pow2_inv } from '../int_rem.ts';
 
 const NO_LOCK = -1;
 
@@ -130,7 +130,7 @@ export function verify_page_info_input(rcx: number, minLevel: number, maxLevel: 
   if (rem_pow2(Math.floor(rcx / 8), 512) !== 0) return false;
   const level = page_info_level(rcx);
   if (level < minLevel || level > maxLevel) return false;
-  return rem_pow2(page_info_gfn(rcx), POW512[level]) === 0;
+  return rem_pow2_inv(page_info_gfn(rcx), POW512[level], POW512_INV[level]) === 0;
 }
 
 /**
@@ -200,7 +200,7 @@ export function sept_lock_acquire_host(td: Td, page: SeptPage, idx: number, lock
  */
 export function check_free_hpa(td: Td, hpa: number, operandId: number, size: number): TdxStatus {
   const bytes = 4096 * PAGES_PER_SIZE[size];
-  if (!Number.isSafeInteger(hpa) || hpa < 0 || hpa % bytes !== 0 || hpa >= 2 ** 40) {
+  if (!Number.isSafeInteger(hpa) || hpa < 0 || rem_pow2(hpa, bytes) !== 0 || hpa >= 2 ** 40) {
     return api_error_with_operand_id(TDX_OPERAND_INVALID, operandId);
   }
   const pfn = hpa / 4096;

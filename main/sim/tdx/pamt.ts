@@ -10,7 +10,7 @@
 // modeled: every 4K PAMT entry always exists.
 import { assert } from '../checks.ts';
 import { PfnMap } from '../pfn_map.ts';
-import { rem_pow2 } from '../int_rem.ts';
+import { reciprocals, rem_pow2, rem_pow2_inv } from '../int_rem.ts';
 
 export { PfnMap };
 
@@ -30,6 +30,8 @@ export const PT_1GB = 2;
 
 /** 4K pages per page of each size. */
 export const PAGES_PER_SIZE: readonly number[] = [1, 512, 262144];
+/** 1 / PAGES_PER_SIZE[size] (int_rem.ts: a multiply for the division). */
+const PAGES_PER_SIZE_INV = reciprocals(PAGES_PER_SIZE);
 
 export interface PamtEntry {
   /** Page type (PT_*); never PT_NDA, which is represented by absence. */
@@ -44,12 +46,15 @@ export interface PamtEntry {
 export interface Pamt {
   /** Entries by size; each keyed by the page's first 4K pfn (aligned to the size). */
   readonly bySize: [PfnMap<PamtEntry>, PfnMap<PamtEntry>, PfnMap<PamtEntry>];
-  /** Per 2M block (keyed by its first pfn): how many of its 4K entries are assigned. */
-  readonly count4kIn2m: Map<number, number>;
+  /**
+   * Per 2M block, keyed by its index (first pfn / 512): how many of its 4K entries are assigned.
+   * A PfnMap for the same reason as bySize: every AUG counts one.
+   */
+  readonly count4kIn2m: PfnMap<number>;
 }
 
 export function newPamt(): Pamt {
-  return { bySize: [new PfnMap(), new PfnMap(), new PfnMap()], count4kIn2m: new Map() };
+  return { bySize: [new PfnMap(), new PfnMap(), new PfnMap()], count4kIn2m: new PfnMap() };
 }
 
 export function pamtClone(p: Pamt): Pamt {
@@ -62,7 +67,7 @@ export function pamtClone(p: Pamt): Pamt {
 }
 
 function alignDown(pfn: number, size: number): number {
-  return pfn - rem_pow2(pfn, PAGES_PER_SIZE[size]);
+  return pfn - rem_pow2_inv(pfn, PAGES_PER_SIZE[size], PAGES_PER_SIZE_INV[size]);
 }
 
 /** The result of pamt_walk: the entry covering a 4K pfn and its size, or null when free. */
@@ -98,7 +103,7 @@ export function pamt_is_4k_free(p: Pamt, pfn: number): boolean {
 export function pamt_is_2mb_range_free(p: Pamt, pfn2m: number): boolean {
   if (p.bySize[PT_1GB].has(alignDown(pfn2m, PT_1GB))) return false;
   if (p.bySize[PT_2MB].has(pfn2m)) return false;
-  return (p.count4kIn2m.get(pfn2m) ?? 0) === 0;
+  return (p.count4kIn2m.get(pfn2m / PAGES_PER_SIZE[PT_2MB]) ?? 0) === 0;
 }
 
 /** Whether a page of `size` at `pfn` is free for assignment (alignment checked by the caller). */
@@ -117,7 +122,7 @@ export function pamt_assign(p: Pamt, pfn: number, size: number, pt: number, owne
   // The entry was free: the set added one (checked after, to look the pfn up once).
   assert(entries.size === sizeBefore + 1, () => `pamt_assign: pfn ${pfn} size ${size} already assigned`);
   if (size === PT_4KB) {
-    const k = alignDown(pfn, PT_2MB);
+    const k = Math.floor(pfn / PAGES_PER_SIZE[PT_2MB]);
     p.count4kIn2m.set(k, (p.count4kIn2m.get(k) ?? 0) + 1);
   }
 }
@@ -127,7 +132,7 @@ export function pamt_free(p: Pamt, pfn: number, size: number): void {
   const had = p.bySize[size].delete(pfn);
   assert(had, () => `pamt_free: pfn ${pfn} size ${size} not assigned`);
   if (size === PT_4KB) {
-    const k = alignDown(pfn, PT_2MB);
+    const k = Math.floor(pfn / PAGES_PER_SIZE[PT_2MB]);
     const n = (p.count4kIn2m.get(k) ?? 0) - 1;
     assert(n >= 0, 'pamt_free: count4kIn2m underflow');
     if (n === 0) p.count4kIn2m.delete(k);

@@ -21,7 +21,7 @@ import { TDX_SUCCESS, type TdxStatus } from '../../../shared/tdx_status.ts';
 import type { U64 } from '../../../shared/u64.ts';
 import { newSharexLock, type SharexLock } from './tdx_locks.ts';
 import { PT_TDCX, PT_TDR, PT_TDVPR, newPamt, pamtClone, pamt_assign, type Pamt } from './pamt.ts';
-import { rem_pow2 } from '../int_rem.ts';
+import { reciprocals, rem_pow2 } from '../int_rem.ts';
 
 /** TDR lifecycle states. */
 export const TD_HKID_ASSIGNED = 0;
@@ -36,6 +36,8 @@ export const OP_STATE_RUNNABLE = 2;
 
 /** 512^level: 4K pages (GFNs) covered by one entry at a TDX level. */
 export const POW512: readonly number[] = [1, 512, 262144, 134217728, 68719476736];
+/** 1 / POW512[level] (int_rem.ts: a multiply for the division). */
+export const POW512_INV = reciprocals(POW512);
 
 /** One 4K Secure-EPT page. */
 export interface SeptPage {
@@ -210,7 +212,7 @@ export function td_hkid_assigned(td: Td): boolean {
 
 /** Index of the entry covering `gfn` in a page whose entries are at `level`. */
 export function sept_index(gfn: number, level: number): number {
-  return rem_pow2(Math.floor(gfn / POW512[level]), 512);
+  return rem_pow2(Math.floor(gfn * POW512_INV[level]), 512);
 }
 
 /** The first GFN an entry covers. */

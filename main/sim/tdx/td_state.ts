@@ -47,7 +47,7 @@ class Fnv {
   }
   /** A non-negative integer below 2^53, as two words. */
   num(n: number): void {
-    this.word(n % 4294967296);
+    this.word(n); // word() keeps n >>> 0, the low 32 bits
     this.word(Math.floor(n / 4294967296));
   }
 }

@@ -28,6 +28,7 @@ import { TDH_MEM_PAGE_ADD_LEAF } from './seamcall_leaves.ts';
 import { sept_state_is_seamcall_leaf_allowed } from './sept_state_lookup.ts';
 import { seamcallResult, sept_entry_write, type SeamcallResult, type Td } from './td.ts';
 import { TDX_LOCK_EXCLUSIVE } from './tdx_locks.ts';
+import { rem_pow2 } from '../int_rem.ts';
 
 export function tdh_mem_page_add(td: Td, rcx: number, r8: number, r9: number): SeamcallResult {
   const locks = newLeafLocks();
@@ -48,7 +49,7 @@ function page_add_locked(td: Td, rcx: number, r8: number, r9: number, locks: Lea
     return sept_error(api_error_with_operand_id(TDX_EPT_ENTRY_STATE_INCORRECT, OPERAND_ID_RCX), page, idx, level);
   }
   // shared_hpa_check_with_pwr_2_alignment(R9) comes before the target page R8.
-  if (!Number.isSafeInteger(r9) || r9 < 0 || r9 % 4096 !== 0) {
+  if (!Number.isSafeInteger(r9) || r9 < 0 || rem_pow2(r9, 4096) !== 0) {
     return seamcallResult(api_error_with_operand_id(TDX_OPERAND_INVALID, OPERAND_ID_R9));
   }
   status = check_free_hpa(td, r8, OPERAND_ID_R8, PT_4KB);

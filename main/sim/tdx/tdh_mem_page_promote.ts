@@ -32,6 +32,7 @@ import {
   POW512, seamcallResult, sept_entry_write, sept_page_report_dropped, td_max_level, type SeamcallResult,
   type SeptPage, type Td,
 } from './td.ts';
+import { rem_pow2 } from '../int_rem.ts';
 
 export function tdh_mem_page_promote(td: Td, rcx: number): SeamcallResult {
   const locks = newLeafLocks();
@@ -84,7 +85,7 @@ function is_sept_page_valid_for_merge(td: Td, child: SeptPage, mergedLevel: numb
   for (let i = 0; i < 512; i++) {
     if (sept_lock_acquire_host(td, child, i, childLocks) !== null) return TDX_OPERAND_BUSY;
     if (i === 0) {
-      if (pfn0 % POW512[mergedLevel] !== 0) return TDX_EPT_INVALID_PROMOTE_CONDITIONS;
+      if (rem_pow2(pfn0, POW512[mergedLevel]) !== 0) return TDX_EPT_INVALID_PROMOTE_CONDITIONS;
       if (state0 !== SEPT_STATE_MAPPED && state0 !== SEPT_STATE_PENDING) return TDX_EPT_INVALID_PROMOTE_CONDITIONS;
       continue;
     }

@@ -16,9 +16,10 @@ import {
 } from '../../../shared/tdx_status.ts';
 import { PAGES_PER_SIZE, PT_RSVD, PT_TDR, pamt_free, pamt_walk } from './pamt.ts';
 import { TD_TEARDOWN, seamcallResult, type SeamcallResult, type Td } from './td.ts';
+import { rem_pow2 } from '../int_rem.ts';
 
 export function tdh_phymem_page_reclaim(td: Td, rcx: number): SeamcallResult {
-  if (!Number.isSafeInteger(rcx) || rcx < 0 || rcx % 4096 !== 0 || rcx >= 2 ** 40) {
+  if (!Number.isSafeInteger(rcx) || rcx < 0 || rem_pow2(rcx, 4096) !== 0 || rcx >= 2 ** 40) {
     return seamcallResult(api_error_with_operand_id(TDX_OPERAND_INVALID, OPERAND_ID_RCX));
   }
   const pfn = rcx / 4096;

@@ -12,9 +12,10 @@ import {
 } from '../../../shared/tdx_status.ts';
 import { pamt_walk } from './pamt.ts';
 import { seamcallResult, type SeamcallResult, type Td } from './td.ts';
+import { rem_pow2 } from '../int_rem.ts';
 
 export function tdh_phymem_page_wbinvd(td: Td, hpa: number, hkid: number): SeamcallResult {
-  if (!Number.isSafeInteger(hpa) || hpa < 0 || hpa % 4096 !== 0 || hpa >= 2 ** 40 || hkid < 0) {
+  if (!Number.isSafeInteger(hpa) || hpa < 0 || rem_pow2(hpa, 4096) !== 0 || hpa >= 2 ** 40 || hkid < 0) {
     return seamcallResult(api_error_with_operand_id(TDX_OPERAND_INVALID, OPERAND_ID_RCX));
   }
   const pfn = hpa / 4096;
