@@ -11,7 +11,7 @@ import { FixedScheduleChoice, PrngChoice, RoundRobinChoice, type ChoiceSource } 
 import { InvariantChecker } from './checker.ts';
 import { designById } from './designs/registry.ts';
 import { KvmTdx } from './designs/kvm_tdx.ts';
-import { EventSink } from './event_sink.ts';
+import { EventSink, EventString, type EventText } from './event_sink.ts';
 import { GuestMemory } from './guest_memory.ts';
 import { HostMemory, PAGE_TDX_CONTROL } from './host_memory.ts';
 import type { Metrics } from './metrics.ts';
@@ -227,12 +227,12 @@ function newRunState(vm: SimVm, scenario: Scenario): RunState {
 /** TD.onEntryWrite: every S-EPT entry change becomes a `tree: 'sept'` event on the running thread. */
 function septEntryWriter(vm: SimVm, run: RunState): (gfn: number, level: number, old: U64, nw: U64) => void {
   return (gfn, level, old, nw) => {
-    vm.ctx.events.instant(run.current, 'tdx', 'S-EPT entry', gfn, level, 'sept', old, nw, '', septTransitionText(sept_state_of(old), sept_state_of(nw)));
+    vm.ctx.events.instant(run.current, 'tdx', S_EPT_ENTRY, gfn, level, 'sept', old, nw, '', septTransitionText(sept_state_of(old), sept_state_of(nw)));
   };
 }
 
 /** `FREE -> PENDING`, or the state alone when it stays; -1 (an encoding the module never writes) has no name. */
-function septTransitionText(from: number, to: number): string {
+function septTransitionText(from: number, to: number): EventText {
   if (from >= 0 && to >= 0) return SEPT_TRANSITION_TEXT[from][to];
   const fromName = SEPT_STATE_NAMES[from] as string | undefined;
   const toName = SEPT_STATE_NAMES[to] as string | undefined;
@@ -240,7 +240,12 @@ function septTransitionText(from: number, to: number): string {
 }
 
 /** The detail of an S-EPT entry event by [old state][new state]: `FREE -> PENDING`, or the state when it stays. Built once, not per write. */
-const SEPT_TRANSITION_TEXT: readonly (readonly string[])[] = SEPT_STATE_NAMES.map((from) => SEPT_STATE_NAMES.map((to) => (from === to ? to : `${from} -> ${to}`)));
+const SEPT_TRANSITION_TEXT: readonly (readonly EventString[])[] = SEPT_STATE_NAMES.map((from) =>
+  SEPT_STATE_NAMES.map((to) => new EventString(from === to ? to : `${from} -> ${to}`)),
+);
+
+/** The name of every S-EPT entry event. */
+const S_EPT_ENTRY = new EventString('S-EPT entry');
 
 /**
  * A thread's operations, phase by phase. Phases are separated by a barrier: a thread that

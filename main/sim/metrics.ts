@@ -49,18 +49,32 @@ export function newMetrics(): Metrics {
 /** "hook@call_site" keys by hook, then site: built once, not on every hook call. */
 const hookCallKeys = new Map<string, Map<string, string>>();
 
+/**
+ * countHookCall's last hook, site and key: a run calls the same hook from the same site fault
+ * after fault, and two string compares (the same constants: a pointer compare) are cheaper than
+ * the two Map look-ups.
+ */
+let lastHook = '';
+let lastSite = '';
+let lastHookKey = '';
+
 export function countHookCall(m: Metrics, hook: string, site: string): void {
-  let bySite = hookCallKeys.get(hook);
-  if (bySite === undefined) {
-    bySite = new Map();
-    hookCallKeys.set(hook, bySite);
+  if (hook !== lastHook || site !== lastSite) {
+    let bySite = hookCallKeys.get(hook);
+    if (bySite === undefined) {
+      bySite = new Map();
+      hookCallKeys.set(hook, bySite);
+    }
+    let key = bySite.get(site);
+    if (key === undefined) {
+      key = `${hook}@${site}`;
+      bySite.set(site, key);
+    }
+    lastHook = hook;
+    lastSite = site;
+    lastHookKey = key;
   }
-  let key = bySite.get(site);
-  if (key === undefined) {
-    key = `${hook}@${site}`;
-    bySite.set(site, key);
-  }
-  m.hookCalls[key] = (m.hookCalls[key] ?? 0) + 1;
+  m.hookCalls[lastHookKey] = (m.hookCalls[lastHookKey] ?? 0) + 1;
 }
 
 export function countSeamcall(m: Metrics, leaf: string, status: string): void {

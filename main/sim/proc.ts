@@ -3,6 +3,8 @@
 // (an SPTE read, a cmpxchg, a lock, a SEAMCALL, an RCU grace period). Code between two yields
 // runs atomically with respect to other simulated threads.
 
+import { EventString, type EventText } from './event_sink.ts';
+
 /** Yielded after doing one atomic step; the thread stays runnable. */
 export const STEP = 0;
 /**
@@ -154,6 +156,14 @@ export function* inPlaceWhenAlone<A extends unknown[], T>(fn: SyncTwinned<A, T>,
 inPlaceWhenAlone.sync = function inPlaceWhenAloneInStretch<A extends unknown[], T>(fn: SyncTwinned<A, T>, ...args: A): T {
   return fn.sync !== undefined ? fn.sync(...args) : driveSync(fn(...args));
 };
+
+/** errno_name(0) made once: the status of nearly every hook and setter span. */
+const ERRNO_OK_TEXT = new EventString('0');
+
+/** errno_name for an event's status, 0 without a string look-up. */
+export function errno_text(r: number): EventText {
+  return r === 0 ? ERRNO_OK_TEXT : errno_name(r);
+}
 
 /** errno values the kernel functions return (negated, as in the kernel). */
 export const EBUSY = 16;

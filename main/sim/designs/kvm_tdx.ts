@@ -29,7 +29,7 @@ import { tdh_phymem_page_wbinvd } from '../tdx/tdh_phymem_page_wbinvd.ts';
 import { page_info } from '../tdx/helpers.ts';
 import { tdh_phymem_page_reclaim } from '../tdx/tdh_phymem_page_reclaim.ts';
 import { kick_all_vcpus, tdh_vp_enter_begin, tdh_vp_enter_guest } from '../tdx/tdh_vp_enter.ts';
-import { EventString } from '../event_sink.ts';
+import { EventString, type EventText } from '../event_sink.ts';
 
 /** kvm_tdx->state as KVM tracks it (TD_STATE_INITIALIZED until KVM_TDX_FINALIZE_VM). */
 export type KvmTdState = 'initialized' | 'runnable';
@@ -111,17 +111,22 @@ export function* seamcall(kt: KvmTdx, t: SimThread, name: SeamcallName | 'TDH.VP
 type SeamcallSpanName = Parameters<typeof seamcall>[2];
 
 /** seamcall() after its step point: opens the span; the status a test forces on this call, or null. */
-function seamcallOpen(kt: KvmTdx, t: SimThread, name: SeamcallSpanName, gfn: number, level: number): TdxStatus | null {
-  kt.ctx.events.begin(t.id, 'tdx', name, gfn, level);
+function seamcallOpen(kt: KvmTdx, t: SimThread, name: SeamcallSpanName, gfn: number, level: number, text: EventText = name): TdxStatus | null {
+  kt.ctx.events.begin(t.id, 'tdx', text, gfn, level);
   return kt.nextForcedStatus(name);
 }
 
 /** seamcall()'s end: counts the call and closes its span with the status and raw outputs. */
 function seamcallClose(kt: KvmTdx, t: SimThread, name: SeamcallSpanName, r: SeamcallResult, forced: TdxStatus | null): void {
+  if (forced === null && r.status === TDX_SUCCESS) {
+    // The common case, with its texts made once.
+    countSeamcall(kt.ctx.metrics, name, SUCCESS_STATUS_EVENT.text);
+    kt.ctx.events.end(t.id, SUCCESS_STATUS_EVENT, SUCCESS_DETAIL_EVENT);
+    return;
+  }
   const statusName = tdx_status_name(r.status);
   countSeamcall(kt.ctx.metrics, name, statusName);
-  const detail = forced === null && r.status === TDX_SUCCESS ? SUCCESS_DETAIL_EVENT : seamcallDetail(r, forced !== null);
-  kt.ctx.events.end(t.id, statusName, detail);
+  kt.ctx.events.end(t.id, statusName, seamcallDetail(r, forced !== null));
 }
 
 /** The raw outputs of a SEAMCALL for its event: RAX, and RCX/RDX when it failed. */
@@ -132,6 +137,7 @@ function seamcallDetail(r: SeamcallResult, injected: boolean): string {
 /** seamcallDetail of a plain TDX_SUCCESS, the common case, built once. */
 const SUCCESS_DETAIL = seamcallDetail(seamcallResult(TDX_SUCCESS), false);
 const SUCCESS_DETAIL_EVENT = new EventString(SUCCESS_DETAIL);
+const SUCCESS_STATUS_EVENT = new EventString(tdx_status_name(TDX_SUCCESS));
 
 /**
  * kvm_make_all_cpus_request(kvm, KVM_REQ_OUTSIDE_GUEST_MODE): every vCPU leaves guest mode and
@@ -217,12 +223,15 @@ function tdxErr(kt: KvmTdx, r: SeamcallResult): string {
   return `err=${tdx_status_name(r.status)} entry=0x${r.rcx.toString(16)} level_state=0x${r.rdx.toString(16)} hkid=${kt.td.config.hkid}`;
 }
 
+/** The span name of every private fault's SEAMCALL, made once. */
+const TDH_MEM_PAGE_AUG_TEXT = new EventString('TDH.MEM.PAGE.AUG');
+
 /** tdx_mem_page_aug(): TDH.MEM.PAGE.AUG; BUSY is -EBUSY (the fault is retried), else TDX_BUG_ON_2. */
 export function* tdx_mem_page_aug(kt: KvmTdx, t: SimThread, gfn: number, level: number, pfn: number): Proc<number> {
   const rcx = page_info(gfn, pg_level_to_tdx_sept_level(level));
   // seamcall() written out: one call per private fault, so no closure and no nested generator.
   if (mustYieldStep()) yield STEP;
-  const forced = seamcallOpen(kt, t, 'TDH.MEM.PAGE.AUG', gfn, level);
+  const forced = seamcallOpen(kt, t, 'TDH.MEM.PAGE.AUG', gfn, level, TDH_MEM_PAGE_AUG_TEXT);
   const r = forced !== null ? seamcallResult(forced) : tdh_mem_page_aug(kt.td, rcx, PA(pfn));
   seamcallClose(kt, t, 'TDH.MEM.PAGE.AUG', r, forced);
   if (tdx_operand_busy(r.status)) return -EBUSY;

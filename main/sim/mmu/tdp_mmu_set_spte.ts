@@ -5,7 +5,7 @@
 //   tdp_mmu_iter_set_spte       the same through an iterator
 // The hook seam is whatever config.ops is; both kernel versions are modelled here.
 import { KVM_BUG_ON, WARN_ON_ONCE, lockdep_assert_held_read, lockdep_assert_held_write } from '../checks.ts';
-import { EBUSY, STEP, mustYieldStep, errno_name, type Proc } from '../proc.ts';
+import { EBUSY, STEP, mustYieldStep, errno_name, errno_text, type Proc } from '../proc.ts';
 import type { SimThread } from '../sim_thread.ts';
 import type { KvmMmu } from './kvm_mmu.ts';
 import type { kvm_mmu_page } from './kvm_mmu_page.ts';
@@ -24,13 +24,16 @@ import {
   is_shadow_present_pte,
 } from '../../../shared/spte.ts';
 import { u64_hex, type U64 } from '../../../shared/u64.ts';
-import { EventString } from '../event_sink.ts';
+import { EventString, type EventText } from '../event_sink.ts';
 
-/** An event name of every fault (EventString: interned once per run). */
+/** Event texts of every fault (EventString: interned once per run). */
 const TDP_MMU_SET_SPTE_ATOMIC = new EventString('tdp_mmu_set_spte_atomic');
+const TRY_CMPXCHG64 = new EventString('try_cmpxchg64');
+const WRITE_ONCE = new EventString('WRITE_ONCE');
+const XCHG = new EventString('xchg');
 
 /** The SPTE-write event: an `mmu` instant named after the primitive, on the table's tree. */
-export function emitSpteWrite(kvm: KvmMmu, t: SimThread, sp: kvm_mmu_page, name: string, gfn: number, level: number, old: U64, nw: U64, status = ''): void {
+export function emitSpteWrite(kvm: KvmMmu, t: SimThread, sp: kvm_mmu_page, name: EventText, gfn: number, level: number, old: U64, nw: U64, status = ''): void {
   kvm.ctx.events.instant(t.id, 'mmu', name, gfn, level, sp.role.is_mirror ? 'mirror' : 'direct', old, nw, status);
 }
 
@@ -47,7 +50,7 @@ function try_cmpxchg64(kvm: KvmMmu, t: SimThread, iter: tdp_iter, nw: U64, updat
     return -EBUSY;
   }
   iter.sp.spt[iter.index] = nw;
-  emitSpteWrite(kvm, t, iter.sp, 'try_cmpxchg64', iter.gfn, iter.level, cur, nw);
+  emitSpteWrite(kvm, t, iter.sp, TRY_CMPXCHG64, iter.gfn, iter.level, cur, nw);
   return 0;
 }
 
@@ -92,7 +95,7 @@ function* setMirrorSpteAtomicPerOp(kvm: KvmMmu, t: SimThread, ops: PerOpExternal
   if (mustYieldStep()) yield STEP;
   const value = r !== 0 ? old : nw;
   iter.sp.spt[iter.index] = value;
-  emitSpteWrite(kvm, t, iter.sp, 'WRITE_ONCE', iter.gfn, iter.level, FROZEN_SPTE, value, r !== 0 ? 'restore' : '');
+  emitSpteWrite(kvm, t, iter.sp, WRITE_ONCE, iter.gfn, iter.level, FROZEN_SPTE, value, r !== 0 ? 'restore' : '');
   return r;
 }
 
@@ -113,7 +116,7 @@ function* setSpteAtomicPerOp(kvm: KvmMmu, t: SimThread, iter: tdp_iter, nw: U64)
   kvm.ctx.events.begin(t.id, 'mmu', TDP_MMU_SET_SPTE_ATOMIC, iter.gfn, iter.level);
   const r = yield* __tdp_mmu_set_spte_atomic(kvm, t, iter, nw);
   if (r === 0) yield* handle_changed_spte(kvm, t, iter.sp, iter.gfn, iter.old_spte, nw, iter.level, true);
-  kvm.ctx.events.end(t.id, errno_name(r));
+  kvm.ctx.events.end(t.id, errno_text(r));
   return r;
 }
 
@@ -136,12 +139,12 @@ function* setSpteAtomicUnified(kvm: KvmMmu, t: SimThread, iter: tdp_iter, nw: U6
       if (mustYieldStep()) yield STEP;
       const value = r !== 0 ? old : nw;
       iter.sp.spt[iter.index] = value;
-      emitSpteWrite(kvm, t, iter.sp, 'WRITE_ONCE', iter.gfn, iter.level, FROZEN_SPTE, value, r !== 0 ? 'restore' : '');
+      emitSpteWrite(kvm, t, iter.sp, WRITE_ONCE, iter.gfn, iter.level, FROZEN_SPTE, value, r !== 0 ? 'restore' : '');
     } else {
       KVM_BUG_ON(kvm.ctx, t, r !== 0, 'tdp_mmu_set_spte_atomic', () => `direct SPTE bookkeeping failed: ${errno_name(r)}`);
     }
   }
-  kvm.ctx.events.end(t.id, errno_name(r));
+  kvm.ctx.events.end(t.id, errno_text(r));
   return r;
 }
 
@@ -164,7 +167,7 @@ export function kvm_tdp_mmu_write_spte(kvm: KvmMmu, t: SimThread, sp: kvm_mmu_pa
   const atomic = spte_needs_atomic_update(old, level);
   const replaced = atomic ? sp.spt[index] : old;
   sp.spt[index] = nw;
-  emitSpteWrite(kvm, t, sp, atomic ? 'xchg' : 'WRITE_ONCE', gfn, level, replaced, nw);
+  emitSpteWrite(kvm, t, sp, atomic ? XCHG : WRITE_ONCE, gfn, level, replaced, nw);
   return replaced;
 }
 
