@@ -31,7 +31,10 @@ export interface SchedulerOptions {
   stallStepsMax?: number;
   /** Record the schedule taken (one thread id per step). Default true. */
   recordSchedule?: boolean;
-  /** Runs right before each step of thread `id` (the engine: who is running now). */
+  /**
+   * Runs when thread `id` starts running: before its first step, and before a step that follows
+   * another thread's (the engine: who is running now). A thread's steps in a row call it once.
+   */
   beforeStep?: (id: number) => void;
   /** Runs right after each step of thread `id`, before the scheduler looks at how it ended (the checker). */
   afterStep?: (id: number) => void;
@@ -179,13 +182,38 @@ class Scheduler implements StepGate {
 
   /** StepGate: the running thread reached a STEP point. True: suspend (yield STEP). */
   stepInPlace(): boolean {
+    if (this.#stretchStartStep >= 0 && !this.#runnableStale) return this.#stretchStepBoundary();
     return this.#boundaryInPlace(STEP_RESULT);
   }
 
   /** StepGate: a sync twin's `yield how`. True: the stretch must end (the run is over). */
   yieldInPlace(how: Yield): boolean {
     if (this.#nextChosenInPlace !== null) return true;
+    if (how === STEP && this.#stretchStartStep >= 0 && !this.#runnableStale) return this.#stretchStepBoundary();
     return this.#boundaryInPlace(IN_PLACE_RESULTS[how]);
+  }
+
+  /**
+   * #boundaryInPlace for the boundary a stretch reaches most: a STEP by the lone thread. It is
+   * #endStep and #beginStep with what a stretch already settles left out: no other thread is
+   * live, none is blocked (so nothing to unblock), `runnable` is just this thread (not stale),
+   * and the step made progress. The choice source is still asked (a fixed schedule counts its
+   * position), and the run can still end here: a BUG(), or the step budget spent.
+   */
+  #stretchStepBoundary(): boolean {
+    const id = this.#current;
+    this.#afterStep?.(id);
+    this.#steps++;
+    this.#stalled = 0;
+    if (this.#ctx.hostBug !== null || this.#steps >= this.#stepsMax) {
+      this.#nextChosenInPlace = this.#runEnded() ? -1 : this.#beginStep();
+      return this.#nextChosenInPlace !== id;
+    }
+    const next = this.#choice.pick(this.#runnable, this.#steps);
+    if (next !== id) assert(false, `runThreads: choice picked thread ${next}, which cannot run`);
+    if (this.#record) this.#stretchUnrecorded++;
+    this.#ctx.events.step = this.#steps;
+    return false;
   }
 
   /** StepGate: no other thread is live, so every boundary picks the running one or ends the run. */
@@ -239,6 +267,11 @@ class Scheduler implements StepGate {
       this.#unblockAll();
       this.#stalled = 0;
     }
+    return this.#runEnded();
+  }
+
+  /** After a step's accounting: a BUG() or the stall budget ends the run here. True when it did. */
+  #runEnded(): boolean {
     const ctx = this.#ctx;
     if (ctx.hostBug !== null) return this.#finish('host-bug', `BUG() at ${ctx.hostBug.site}: ${ctx.hostBug.reason}`);
     if (this.#stalled > this.#stallStepsMax) return this.#finish('livelock', livelockReason('stallStepsMax', this.#stallStepsMax, this.#threads, this.#live, this.#spins));
@@ -282,8 +315,10 @@ class Scheduler implements StepGate {
       else this.#stretchUnrecorded++;
     }
     ctx.events.step = this.#steps;
-    this.#current = id;
-    this.#beforeStep?.(id);
+    if (id !== this.#current) {
+      this.#current = id;
+      this.#beforeStep?.(id);
+    }
     return id;
   }
 
