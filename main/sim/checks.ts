@@ -27,7 +27,13 @@ function record(ctx: SimContext, t: SimThread, kind: string, site: string, reaso
  * once; the VM stays bugged either way.
  */
 export function KVM_BUG_ON(ctx: SimContext, t: SimThread, cond: boolean, site: string, lazyReason: Reason): boolean {
-  if (!cond) return false;
+  return cond && kvmBugOnFired(ctx, t, site, lazyReason);
+}
+
+// Each check is a one-line test in front of an out-of-line body (the *Fired functions): small
+// enough for V8 to inline at every call site, so a check that holds builds no Reason closure.
+
+function kvmBugOnFired(ctx: SimContext, t: SimThread, site: string, lazyReason: Reason): true {
   const reason = reasonText(lazyReason);
   ctx.vmBugged = true;
   const once = `KVM_BUG_ON:${site}`;
@@ -45,7 +51,10 @@ export function KVM_BUG_ON(ctx: SimContext, t: SimThread, cond: boolean, site: s
  * SEAMCALL's arguments and outputs.
  */
 export function TDX_BUG_ON(ctx: SimContext, t: SimThread, cond: boolean, fn: string, lazyDetail: Reason): boolean {
-  if (!cond) return false;
+  return cond && tdxBugOnFired(ctx, t, fn, lazyDetail);
+}
+
+function tdxBugOnFired(ctx: SimContext, t: SimThread, fn: string, lazyDetail: Reason): true {
   const detail = reasonText(lazyDetail);
   const seq = record(ctx, t, 'TDX_BUG_ON', fn, detail);
   ctx.metrics.bugs.push({ kind: 'TDX_BUG_ON', site: fn, reason: detail, seq, step: ctx.events.step });
@@ -55,7 +64,10 @@ export function TDX_BUG_ON(ctx: SimContext, t: SimThread, cond: boolean, fn: str
 
 /** WARN_ON_ONCE(cond): records the first hit per site; later hits are counted only. */
 export function WARN_ON_ONCE(ctx: SimContext, t: SimThread, cond: boolean, site: string, reason: Reason = ''): boolean {
-  if (!cond) return false;
+  return cond && warnOnOnceFired(ctx, t, site, reason);
+}
+
+function warnOnOnceFired(ctx: SimContext, t: SimThread, site: string, reason: Reason): true {
   ctx.metrics.warns[site] = (ctx.metrics.warns[site] ?? 0) + 1;
   if (!ctx.warnedOnce.has(site)) {
     ctx.warnedOnce.add(site);
