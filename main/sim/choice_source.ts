@@ -12,6 +12,12 @@ export interface ChoiceSource {
    * and is never empty; `step` is the scheduler step about to run. Returns one of `runnable`.
    */
   pick(runnable: readonly number[], step: number): number;
+  /**
+   * True when asking again for the thread it just picked, as the only runnable one, changes
+   * nothing in the source: the scheduler then need not ask (a lone thread's steps in a row). A
+   * source that counts its answers (a fixed schedule) leaves it unset.
+   */
+  readonly repeatPickIsPure?: boolean;
   /** Anything the run record should say about the choices, e.g. that a schedule ran out. */
   note(): string;
 }
@@ -19,6 +25,7 @@ export interface ChoiceSource {
 /** Seeded random choice: every step picks uniformly among the runnable threads. */
 export class PrngChoice implements ChoiceSource {
   readonly kind = 'prng';
+  readonly repeatPickIsPure = true;
   readonly #prng: Prng;
   constructor(prng: Prng) {
     this.#prng = prng;
@@ -35,6 +42,8 @@ export class PrngChoice implements ChoiceSource {
 /** Rotates through the runnable threads: the next id after the last one run, wrapping. */
 export class RoundRobinChoice implements ChoiceSource {
   readonly kind = 'round-robin';
+  /** A repeat sets #last to the id it already holds. */
+  readonly repeatPickIsPure = true;
   #last = -1;
   pick(runnable: readonly number[]): number {
     let chosen = runnable[0];
@@ -133,6 +142,7 @@ export class Exhaustigen {
 /** Scheduler choices from an Exhaustigen; a step with one runnable thread is not a choice. */
 export class ExhaustiveChoice implements ChoiceSource {
   readonly kind = 'exhaustive';
+  readonly repeatPickIsPure = true;
   readonly #gen: Exhaustigen;
   constructor(gen: Exhaustigen) {
     this.#gen = gen;

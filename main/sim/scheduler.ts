@@ -107,6 +107,8 @@ class Scheduler implements StepGate {
   readonly #ctx: SimContext;
   readonly #threads: readonly SchedThread[];
   readonly #choice: ChoiceSource;
+  /** #choice.repeatPickIsPure, read once. */
+  readonly #repeatPickIsPure: boolean;
   readonly #stepsMax: number;
   readonly #stallStepsMax: number;
   readonly #record: boolean;
@@ -147,6 +149,7 @@ class Scheduler implements StepGate {
     this.#ctx = ctx;
     this.#threads = threads;
     this.#choice = choice;
+    this.#repeatPickIsPure = choice.repeatPickIsPure === true;
     this.#stepsMax = options.stepsMax;
     this.#stallStepsMax = options.stallStepsMax ?? STALL_STEPS_MAX_DEFAULT;
     this.#record = options.recordSchedule ?? true;
@@ -197,8 +200,9 @@ class Scheduler implements StepGate {
    * #boundaryInPlace for the boundary a stretch reaches most: a STEP by the lone thread. It is
    * #endStep and #beginStep with what a stretch already settles left out: no other thread is
    * live, none is blocked (so nothing to unblock), `runnable` is just this thread (not stale),
-   * and the step made progress. The choice source is still asked (a fixed schedule counts its
-   * position), and the run can still end here: a BUG(), or the step budget spent.
+   * and the step made progress. The choice source is asked only if it counts its answers (a
+   * fixed schedule: repeatPickIsPure), and the run can still end here: a BUG(), or the step
+   * budget spent.
    */
   #stretchStepBoundary(): boolean {
     const id = this.#current;
@@ -209,8 +213,10 @@ class Scheduler implements StepGate {
       this.#nextChosenInPlace = this.#runEnded() ? -1 : this.#beginStep();
       return this.#nextChosenInPlace !== id;
     }
-    const next = this.#choice.pick(this.#runnable, this.#steps);
-    if (next !== id) assert(false, `runThreads: choice picked thread ${next}, which cannot run`);
+    if (!this.#repeatPickIsPure) {
+      const next = this.#choice.pick(this.#runnable, this.#steps);
+      if (next !== id) assert(false, `runThreads: choice picked thread ${next}, which cannot run`);
+    }
     if (this.#record) this.#stretchUnrecorded++;
     this.#ctx.events.step = this.#steps;
     return false;
