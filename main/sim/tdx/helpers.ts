@@ -20,7 +20,7 @@ import {
   TDX_TD_FATAL, TDX_TD_KEYS_NOT_CONFIGURED, TDX_GPA_RANGE_NOT_BLOCKED, TDX_TLB_TRACKING_NOT_DONE,
   api_error_with_operand_id, type TdxStatus,
 } from '../../../shared/tdx_status.ts';
-import { PAGES_PER_SIZE, PT_TDR, pamt_get, pamt_is_range_free, type PamtEntry } from './pamt.ts';
+import { PAGES_PER_SIZE, PAGES_PER_SIZE_INV, PT_TDR, pamt_get, pamt_is_range_free, type PamtEntry } from './pamt.ts';
 import {
   op_state_is_seamcall_allowed, op_state_is_tlb_tracking_required, sept_state_is_tlb_tracking_required,
 } from './sept_state_lookup.ts';
@@ -199,8 +199,9 @@ export function sept_lock_acquire_host(td: Td, page: SeptPage, idx: number, lock
  * MAX_PA, as carrying them), lies in the TDMR and is free in the PAMT.
  */
 export function check_free_hpa(td: Td, hpa: number, operandId: number, size: number): TdxStatus {
-  const bytes = 4096 * PAGES_PER_SIZE[size];
-  if (!Number.isSafeInteger(hpa) || hpa < 0 || rem_pow2(hpa, bytes) !== 0 || hpa >= 2 ** 40) {
+  // Aligned to the size: the 4K page number aligned to the size's page count (a multiply, not a
+  // division by a table entry: int_rem.ts).
+  if (!Number.isSafeInteger(hpa) || hpa < 0 || rem_pow2(hpa, 4096) !== 0 || rem_pow2_inv(hpa / 4096, PAGES_PER_SIZE[size], PAGES_PER_SIZE_INV[size]) !== 0 || hpa >= 2 ** 40) {
     return api_error_with_operand_id(TDX_OPERAND_INVALID, operandId);
   }
   const pfn = hpa / 4096;
