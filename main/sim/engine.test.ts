@@ -629,6 +629,28 @@ describe('stretches in place: a lone thread on the sync twins runs exactly as on
     }
   });
 
+  it('every choice source: a stretch asks a fixed schedule at every step, the others not at all, and the run is the same', () => {
+    // The stretch's short step boundary skips the choice source when a repeated pick changes
+    // nothing in it (repeatPickIsPure); a fixed schedule counts its answers, so it is asked, and
+    // a schedule that runs out or names a thread that cannot run says so at the same step.
+    const scenario = builtin('fault-range-1gib-4k');
+    const small: Scenario = { ...scenario, phases: [{ name: 'fault-in', threads: { vcpu0: [{ op: 'fault-range', gfn: 0, pages: 256, level: '4K', private: true }] } }] };
+    const seeded = expectSameRun(small, { design: 'per-op' }, 'seeded');
+    const full = Array.from(seeded.schedule);
+    const runs: [string, RunOptions['schedule'], string][] = [
+      ['round-robin', 'round-robin', ''],
+      ['the seeded run replayed', full, ''],
+      ['a schedule that runs out', full.slice(0, 1000), 'schedule ran out at step 1000'],
+      ['a schedule naming a thread that cannot run', [...full.slice(0, 700), 1, ...full.slice(700)], 'schedule named thread 1 at step 700'],
+    ];
+    for (const [why, schedule, note] of runs) {
+      const r = expectSameRun(small, { design: 'per-op', schedule }, why);
+      expect(r.hash, why).toBe(seeded.hash);
+      expect(r.scheduleNote.startsWith(note), `${why}: ${r.scheduleNote}`).toBe(true);
+      expect(r.stepsInStretches, why).toBe(r.metrics.steps - stepsOutsideOps(small));
+    }
+  });
+
   it('a run that ends inside a stretch (step budget spent mid-fault) ends the same way', () => {
     for (const stepsMax of [1, 2, 17, 1000, 4321]) {
       const r = expectSameRun(builtin('fault-range-1gib-4k'), { design: 'unified', stepsMax }, `stepsMax ${stepsMax}`);
