@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { parseScenarioText, SCENARIO_LIMITS, validateScenario } from './scenario_validate.ts';
-import { DESIGN_IDS, OP_NAMES, SEAMCALL_NAMES, scenarioOps, vcpuIndexOf, type Scenario } from './scenario.ts';
+import { DESIGN_IDS, OP_NAMES, SEAMCALL_NAMES, scenarioOps, vcpuIndexOf } from './scenario.ts';
 import { locateJsonPath, parseJsonPath } from './json_locate.ts';
 import schemaJson from './scenario.schema.json';
 

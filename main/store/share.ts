@@ -43,7 +43,6 @@ export const DEFAULT_IMPORT_LIMITS: ImportLimits = {
 };
 
 const EXPORT_BATCH = 16384;
-const IMPORT_CHUNK = 16384;
 
 /** The scenario's file text, or null when there is no such scenario. */
 export function exportScenario(db: ReadableDB, id: number): string | null {

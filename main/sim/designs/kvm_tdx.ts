@@ -296,11 +296,11 @@ export function* tdx_sept_zap_leaf(kt: KvmTdx, t: SimThread, gfn: number, level:
   yield* tdx_track(kt, t);
   const remove = yield* tdh_do_no_vcpus(kt, t, 'TDH.MEM.PAGE.REMOVE', gfn, level, () => tdh_mem_page_remove(kt.td, rcx));
   if (TDX_BUG_ON(kt.ctx, t, remove.status !== TDX_SUCCESS, 'TDH.MEM.PAGE.REMOVE', () => tdxErr(kt, remove))) return false;
-  return yield* tdx_wbinvd_and_clear(kt, t, gfn, level, pfn, KVM_PAGES_PER_HPAGE(level));
+  return yield* tdx_wbinvd_and_clear(kt, t, gfn, pfn, KVM_PAGES_PER_HPAGE(level));
 }
 
 /** tdh_phymem_page_wbinvd_hkid() on each 4K page of a removed mapping, then clear it. */
-export function* tdx_wbinvd_and_clear(kt: KvmTdx, t: SimThread, gfn: number, level: number, pfn: number, pages: number): Proc<boolean> {
+export function* tdx_wbinvd_and_clear(kt: KvmTdx, t: SimThread, gfn: number, pfn: number, pages: number): Proc<boolean> {
   for (let i = 0; i < pages; i++) {
     const r = yield* seamcall(kt, t, 'TDH.PHYMEM.PAGE.WBINVD', gfn + i, 1, () => tdh_phymem_page_wbinvd(kt.td, PA(pfn + i), kt.td.config.hkid));
     if (TDX_BUG_ON(kt.ctx, t, r.status !== TDX_SUCCESS, 'TDH.PHYMEM.PAGE.WBINVD', () => tdxErr(kt, r))) return false;
@@ -340,5 +340,5 @@ export function* tdx_sept_remove_table(kt: KvmTdx, t: SimThread, gfn: number, le
   yield* tdx_track(kt, t);
   const remove = yield* tdh_do_no_vcpus(kt, t, 'TDH.MEM.SEPT.REMOVE', gfn, level, () => tdh_mem_sept_remove(kt.td, rcx));
   if (TDX_BUG_ON(kt.ctx, t, remove.status !== TDX_SUCCESS, 'TDH.MEM.SEPT.REMOVE', () => tdxErr(kt, remove))) return false;
-  return yield* tdx_wbinvd_and_clear(kt, t, gfn, 1, septPfn, 1);
+  return yield* tdx_wbinvd_and_clear(kt, t, gfn, septPfn, 1);
 }

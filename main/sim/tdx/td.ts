@@ -20,7 +20,7 @@ import {
 import { TDX_SUCCESS, type TdxStatus } from '../../../shared/tdx_status.ts';
 import type { U64 } from '../../../shared/u64.ts';
 import { newSharexLock, type SharexLock } from './tdx_locks.ts';
-import { PT_TDCX, PT_TDR, PT_TDVPR, newPamt, pamtClone, pamt_assign, type Pamt } from './pamt.ts';
+import { PT_TDCX, PT_TDR, PT_TDVPR, newPamt, pamt_assign, type Pamt } from './pamt.ts';
 import { reciprocals, rem_pow2 } from '../int_rem.ts';
 
 /** TDR lifecycle states. */
