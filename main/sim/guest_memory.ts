@@ -60,3 +60,16 @@ export class GuestMemory {
     s.privateAttr.fill(isPrivate ? 1 : 0, gfnStart - s.slot.baseGfn, gfnStart - s.slot.baseGfn + pages);
   }
 }
+
+/**
+ * Truncation of a slot's guest_memfd pages `first` to `first + count - 1` (indices in the slot):
+ * each page not truncated before goes back to the host (truncate_inode_pages_range). A punched
+ * hole and the release of the whole file both end this way.
+ */
+export function gmem_truncate(host: HostMemory, s: SlotState, first: number, count: number): void {
+  for (let i = first; i < first + count; i++) {
+    if (s.gmemFreed[i] === 1) continue;
+    s.gmemFreed[i] = 1;
+    host.free(s.gmemPfnBase + i);
+  }
+}

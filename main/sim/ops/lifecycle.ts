@@ -15,6 +15,7 @@ import { tdh_phymem_cache_wb } from '../tdx/tdh_phymem_cache_wb.ts';
 import { tdh_mng_key_freeid } from '../tdx/tdh_mng_key_freeid.ts';
 import { tdh_phymem_page_wbinvd } from '../tdx/tdh_phymem_page_wbinvd.ts';
 import type { SimVm } from '../sim_vm.ts';
+import { gmem_truncate } from '../guest_memory.ts';
 import { invalidateBegin, invalidateEnd } from './memory.ts';
 
 /** `finalize`: KVM_TDX_FINALIZE_VM -> TDH.MR.FINALIZE; from now on KVM maps with AUG. */
@@ -54,12 +55,7 @@ function* kvm_gmem_release(vm: SimVm, t: SimThread): Proc<void> {
     yield* invalidateEnd(vm, t);
   }
   for (const slot of vm.memory.slots) {
-    if (!slot.slot.private) continue;
-    for (let i = 0; i < slot.slot.pages; i++) {
-      if (slot.gmemFreed[i] === 1) continue;
-      slot.gmemFreed[i] = 1;
-      vm.host.free(slot.gmemPfnBase + i);
-    }
+    if (slot.slot.private) gmem_truncate(vm.host, slot, 0, slot.slot.pages);
   }
   vm.ctx.events.end(t.id);
 }

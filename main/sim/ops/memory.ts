@@ -10,6 +10,7 @@ import { KVM_FILTER_PRIVATE, KVM_FILTER_SHARED } from '../mmu/kvm_mmu.ts';
 import { kvm_split_cross_boundary_leafs, type GfnRange } from '../mmu/tdp_mmu_split.ts';
 import { kvm_mmu_zap_memslot_leafs, kvm_tdp_mmu_unmap_gfn_range } from '../mmu/tdp_mmu_zap.ts';
 import type { SimVm } from '../sim_vm.ts';
+import { gmem_truncate } from '../guest_memory.ts';
 import { kvm_mmu_invalidate_begin, kvm_mmu_invalidate_end, kvm_mmu_invalidate_range_add } from '../mmu/mmu_invalidate.ts';
 
 /**
@@ -63,12 +64,7 @@ export function* op_punch_hole(vm: SimVm, t: SimThread, gfn: number, pages: numb
   const slot = vm.memory.slotOf(gfn);
   if (slot === null || !slot.slot.private) return 'no-guest-memfd';
   yield* invalidateBegin(vm, t, { start: gfn, end: gfn + pages, attr_filter: KVM_FILTER_PRIVATE });
-  for (let g = gfn; g < gfn + pages; g++) {
-    const i = g - slot.slot.baseGfn;
-    if (slot.gmemFreed[i] === 1) continue;
-    slot.gmemFreed[i] = 1;
-    vm.host.free(slot.gmemPfnBase + i);
-  }
+  gmem_truncate(vm.host, slot, gfn - slot.slot.baseGfn, pages);
   yield* invalidateEnd(vm, t);
   return 'done';
 }
