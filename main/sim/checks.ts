@@ -96,21 +96,25 @@ export function BUG(ctx: SimContext, t: SimThread, site: string, reason: string)
  * site. Like kvm_lockdep_assert_mmu_lock_held it returns true so it can sit in a condition.
  */
 export function lockdep_assert_held_read(ctx: SimContext, t: SimThread, site: string): true {
-  // The site name is built only when the check fires: this runs on every atomic SPTE write.
-  if (t.mmuLock !== MMU_LOCK_READ) WARN_ON_ONCE(ctx, t, true, `lockdep:${site}`, 'mmu_lock not held for read');
+  // The splat (and its site name) is out of line: this runs on every atomic SPTE write.
+  if (t.mmuLock !== MMU_LOCK_READ) lockdepSplat(ctx, t, site, 'mmu_lock not held for read');
   return true;
 }
 
 /** lockdep_assert_held_write(&kvm->mmu_lock); see lockdep_assert_held_read. */
 export function lockdep_assert_held_write(ctx: SimContext, t: SimThread, site: string): true {
-  if (t.mmuLock !== MMU_LOCK_WRITE) WARN_ON_ONCE(ctx, t, true, `lockdep:${site}`, 'mmu_lock not held for write');
+  if (t.mmuLock !== MMU_LOCK_WRITE) lockdepSplat(ctx, t, site, 'mmu_lock not held for write');
   return true;
 }
 
 /** lockdep_assert_held(&kvm->mmu_lock): held in either mode. */
 export function lockdep_assert_held(ctx: SimContext, t: SimThread, site: string): true {
-  if (t.mmuLock !== MMU_LOCK_READ && t.mmuLock !== MMU_LOCK_WRITE) WARN_ON_ONCE(ctx, t, true, `lockdep:${site}`, 'mmu_lock not held');
+  if (t.mmuLock !== MMU_LOCK_READ && t.mmuLock !== MMU_LOCK_WRITE) lockdepSplat(ctx, t, site, 'mmu_lock not held');
   return true;
+}
+
+function lockdepSplat(ctx: SimContext, t: SimThread, site: string, reason: string): void {
+  WARN_ON_ONCE(ctx, t, true, `lockdep:${site}`, reason);
 }
 
 /**
@@ -118,5 +122,11 @@ export function lockdep_assert_held(ctx: SimContext, t: SimThread, site: string)
  * path pass the message as a function (see Reason).
  */
 export function assert(cond: boolean, message: Reason = 'assertion failed'): asserts cond {
-  if (!cond) throw new Error(reasonText(message));
+  // The throw is out of line (assertFailed): a function that can throw is inlined less readily,
+  // and the hot paths make a dozen assertions per fault.
+  if (!cond) assertFailed(message);
+}
+
+function assertFailed(message: Reason): never {
+  throw new Error(reasonText(message));
 }

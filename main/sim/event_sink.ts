@@ -213,13 +213,20 @@ export class EventSink {
     return id;
   }
 
-  /** The id of a name, status or detail; '' is 0. */
+  /**
+   * The id of a name, status or detail; '' is 0. The common cases are the first two lines, and the
+   * rest is out of line (#textIdSlow), so that V8 inlines this at every use in #emit and end().
+   */
   #textId(text: EventText): number {
-    if (typeof text === 'string') return text === '' ? 0 : this.intern(text);
-    if (text.sinkSerial !== this.#serial) {
-      text.id = this.intern(text.text);
-      text.sinkSerial = this.#serial;
-    }
+    if (text === '') return 0;
+    if (typeof text !== 'string' && text.sinkSerial === this.#serial) return text.id;
+    return this.#textIdSlow(text);
+  }
+
+  #textIdSlow(text: EventText): number {
+    if (typeof text === 'string') return this.intern(text);
+    text.id = this.intern(text.text);
+    text.sinkSerial = this.#serial;
     return text.id;
   }
 
@@ -323,12 +330,14 @@ export class EventSink {
     return out;
   }
 
+  /** Thread's stack of open span seqs (small, so V8 inlines it; #newStack is the first use). */
   #stack(thread: number): number[] {
-    let s = this.#stacks[thread];
-    if (s === undefined) {
-      s = [];
-      this.#stacks[thread] = s;
-    }
+    return this.#stacks[thread] ?? this.#newStack(thread);
+  }
+
+  #newStack(thread: number): number[] {
+    const s: number[] = [];
+    this.#stacks[thread] = s;
     return s;
   }
 
@@ -354,7 +363,7 @@ export class EventSink {
     const i = c.count++;
     const stack = this.#stack(thread);
     const parent = stack.length > 0 ? stack[stack.length - 1] : -1;
-    const nameId = typeof name === 'string' ? this.intern(name) : this.#textId(name);
+    const nameId = this.#textId(name);
     const statusId = this.#textId(status);
     const detailId = this.#textId(detail);
     const op = this.#threadOp[thread] ?? -1;
