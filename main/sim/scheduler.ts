@@ -210,8 +210,11 @@ class Scheduler implements StepGate {
     this.#steps++;
     this.#stalled = 0;
     if (this.#ctx.hostBug !== null || this.#steps >= this.#stepsMax) {
-      this.#nextChosenInPlace = this.#runEnded() ? -1 : this.#beginStep();
-      return this.#nextChosenInPlace !== id;
+      // The run ends here (#beginStep finds the budget spent): as #boundaryInPlace.
+      const next = this.#runEnded() ? -1 : this.#beginStep();
+      if (next === id) return false;
+      this.#nextChosenInPlace = next;
+      return true;
     }
     if (!this.#repeatPickIsPure) {
       const next = this.#choice.pick(this.#runnable, this.#steps);
