@@ -30,8 +30,8 @@ export function KVM_BUG_ON(ctx: SimContext, t: SimThread, cond: boolean, site: s
   return cond && kvmBugOnFired(ctx, t, site, lazyReason);
 }
 
-// Each check is a one-line test in front of an out-of-line body (the *Fired functions): small
-// enough for V8 to inline at every call site, so a check that holds builds no Reason closure.
+// Each check is a one-line test in front of an out-of-line body (the *Fired functions): cheap for
+// V8 to inline, and once inlined, a check that holds builds no Reason closure.
 
 function kvmBugOnFired(ctx: SimContext, t: SimThread, site: string, lazyReason: Reason): true {
   const reason = reasonText(lazyReason);

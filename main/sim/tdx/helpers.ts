@@ -199,9 +199,10 @@ export function sept_lock_acquire_host(td: Td, page: SeptPage, idx: number, lock
  * MAX_PA, as carrying them), lies in the TDMR and is free in the PAMT.
  */
 export function check_free_hpa(td: Td, hpa: number, operandId: number, size: number): TdxStatus {
-  // Aligned to the size: the 4K page number aligned to the size's page count (a multiply, not a
-  // division by a table entry: int_rem.ts).
-  if (!Number.isSafeInteger(hpa) || hpa < 0 || rem_pow2(hpa, 4096) !== 0 || rem_pow2_inv(hpa / 4096, PAGES_PER_SIZE[size], PAGES_PER_SIZE_INV[size]) !== 0 || hpa >= 2 ** 40) {
+  // Aligned to the size: a 4K-aligned address whose page number is a multiple of the size's page
+  // count (a multiply by its reciprocal, not a division by a table entry: int_rem.ts).
+  const aligned = rem_pow2(hpa, 4096) === 0 && rem_pow2_inv(hpa / 4096, PAGES_PER_SIZE[size], PAGES_PER_SIZE_INV[size]) === 0;
+  if (!Number.isSafeInteger(hpa) || hpa < 0 || !aligned || hpa >= 2 ** 40) {
     return api_error_with_operand_id(TDX_OPERAND_INVALID, operandId);
   }
   const pfn = hpa / 4096;
