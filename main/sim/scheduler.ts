@@ -69,22 +69,23 @@ class ScheduleLog {
   #data = new Int32Array(1024);
   length = 0;
   push(id: number): void {
-    if (this.length === this.#data.length) {
-      const grown = new Int32Array(this.#data.length * 2);
-      grown.set(this.#data);
-      this.#data = grown;
-    }
+    if (this.length === this.#data.length) this.#grow(1);
     this.#data[this.length++] = id;
   }
   /** `count` steps of thread `id` in a row. */
   pushRepeated(id: number, count: number): void {
-    while (this.length + count > this.#data.length) {
-      const grown = new Int32Array(this.#data.length * 2);
-      grown.set(this.#data);
-      this.#data = grown;
-    }
+    this.#grow(count);
     this.#data.fill(id, this.length, this.length + count);
     this.length += count;
+  }
+  /** Doubles the array until `count` more ids fit. */
+  #grow(count: number): void {
+    let size = this.#data.length;
+    while (this.length + count > size) size *= 2;
+    if (size === this.#data.length) return;
+    const grown = new Int32Array(size);
+    grown.set(this.#data);
+    this.#data = grown;
   }
   take(): Int32Array {
     return this.#data.slice(0, this.length);
@@ -185,15 +186,18 @@ class Scheduler implements StepGate {
 
   /** StepGate: the running thread reached a STEP point. True: suspend (yield STEP). */
   stepInPlace(): boolean {
-    if (this.#stretchStartStep >= 0 && !this.#runnableStale) return this.#stretchStepBoundary();
-    return this.#boundaryInPlace(STEP_RESULT);
+    return this.#stepBoundaryInPlace();
   }
 
   /** StepGate: a sync twin's `yield how`. True: the stretch must end (the run is over). */
   yieldInPlace(how: Yield): boolean {
     if (this.#nextChosenInPlace !== null) return true;
-    if (how === STEP && this.#stretchStartStep >= 0 && !this.#runnableStale) return this.#stretchStepBoundary();
-    return this.#boundaryInPlace(IN_PLACE_RESULTS[how]);
+    return how === STEP ? this.#stepBoundaryInPlace() : this.#boundaryInPlace(IN_PLACE_RESULTS[how]);
+  }
+
+  /** The boundary of a step that ended at a STEP point: the short path inside a stretch (below). */
+  #stepBoundaryInPlace(): boolean {
+    return this.#stretchStartStep >= 0 && !this.#runnableStale ? this.#stretchStepBoundary() : this.#boundaryInPlace(STEP_RESULT);
   }
 
   /**

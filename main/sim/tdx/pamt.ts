@@ -32,6 +32,11 @@ export const PT_1GB = 2;
 export const PAGES_PER_SIZE: readonly number[] = [1, 512, 262144];
 /** PAGES_PER_SIZE[PT_2MB] as a constant: V8 turns a division by it into a multiply. */
 const PAGES_PER_2M = 512;
+
+/** The index of the 2M block holding `pfn`: count4kIn2m's key. */
+function index2m(pfn: number): number {
+  return Math.floor(pfn / PAGES_PER_2M);
+}
 /** 1 / PAGES_PER_SIZE[size] (int_rem.ts: a multiply for the division). */
 export const PAGES_PER_SIZE_INV = reciprocals(PAGES_PER_SIZE);
 
@@ -105,7 +110,7 @@ export function pamt_is_4k_free(p: Pamt, pfn: number): boolean {
 export function pamt_is_2mb_range_free(p: Pamt, pfn2m: number): boolean {
   if (p.bySize[PT_1GB].has(alignDown(pfn2m, PT_1GB))) return false;
   if (p.bySize[PT_2MB].has(pfn2m)) return false;
-  return (p.count4kIn2m.get(pfn2m / PAGES_PER_2M) ?? 0) === 0;
+  return (p.count4kIn2m.get(index2m(pfn2m)) ?? 0) === 0;
 }
 
 /** Whether a page of `size` at `pfn` is free for assignment (alignment checked by the caller). */
@@ -124,7 +129,7 @@ export function pamt_assign(p: Pamt, pfn: number, size: number, pt: number, owne
   // The entry was free: the set added one (checked after, to look the pfn up once).
   assert(entries.size === sizeBefore + 1, () => `pamt_assign: pfn ${pfn} size ${size} already assigned`);
   if (size === PT_4KB) {
-    const k = Math.floor(pfn / PAGES_PER_2M);
+    const k = index2m(pfn);
     p.count4kIn2m.set(k, (p.count4kIn2m.get(k) ?? 0) + 1);
   }
 }
@@ -134,7 +139,7 @@ export function pamt_free(p: Pamt, pfn: number, size: number): void {
   const had = p.bySize[size].delete(pfn);
   assert(had, () => `pamt_free: pfn ${pfn} size ${size} not assigned`);
   if (size === PT_4KB) {
-    const k = Math.floor(pfn / PAGES_PER_2M);
+    const k = index2m(pfn);
     const n = (p.count4kIn2m.get(k) ?? 0) - 1;
     assert(n >= 0, 'pamt_free: count4kIn2m underflow');
     if (n === 0) p.count4kIn2m.delete(k);
