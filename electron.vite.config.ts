@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { defineConfig } from 'electron-vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { syncTwinsVitePlugin } from './scripts/sync_twins.mjs';
+import { MAIN_OUTPUT_OPTIONS } from './scripts/main_output.mjs';
 
 export default defineConfig({
   main: {
@@ -13,7 +14,11 @@ export default defineConfig({
     build: {
       outDir: 'out/main',
       // The run worker is its own entry: a worker thread loads it by file (main/api/run_jobs.ts).
-      rollupOptions: { input: { main: resolve('main/electron/main.ts'), run_worker: resolve('main/api/run_worker.ts') } },
+      rollupOptions: {
+        input: { main: resolve('main/electron/main.ts'), run_worker: resolve('main/api/run_worker.ts') },
+        // Top-level const stays const (scripts/main_output.mjs says why).
+        output: { ...MAIN_OUTPUT_OPTIONS },
+      },
     },
   },
   preload: {

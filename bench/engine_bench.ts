@@ -3,10 +3,12 @@
 // 4K faults on one vCPU) through the whole engine: MMU, TDX module, KVM TDX glue, the design's
 // hooks, the invariant checker and event emission, chunks handed to a no-op consumer.
 //
-// The engine is measured as it ships: bundled, with its sync twins (scripts/sync_twins.mjs, as
-// electron-vite builds it). Under tsx every imported binding is a getter, which makes the same
-// code several times slower. So the engine is bundled here with esbuild's JS API and the twins'
-// plugin into a temporary file and imported from there;
+// The engine is measured as it ships: bundled by Vite (rolldown) with the app's main-process
+// output options (scripts/main_output.mjs) and its sync twins (scripts/sync_twins.mjs), as
+// electron-vite builds it. Under tsx every imported binding is a getter, which makes the same
+// code several times slower; bundled with Vite's default options every top-level const becomes a
+// var, about a sixth slower. So the engine is built here with Vite's JS API into a temporary
+// directory and imported from there;
 // if that fails the unbundled import is measured instead and the figure's name says so. The
 // machine may be shared and noisy: each figure is the best of RUNS runs, wall-clock. With the
 // checker on, the baseline column is the same engine on its generators (stretches in place off),
@@ -18,7 +20,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { DesignId, Scenario } from '../shared/scenario.ts';
 import { parseScenarioText } from '../shared/scenario_validate.ts';
 import type { RunOptions, RunResult } from '../main/sim/engine.ts';
-import { syncTwinsEsbuildPlugin } from '../scripts/sync_twins.mjs';
+import { syncTwinsVitePlugin } from '../scripts/sync_twins.mjs';
+import { MAIN_OUTPUT_OPTIONS } from '../scripts/main_output.mjs';
 // Types only: bench.ts is the entry module and imports this file while its own top-level await
 // is pending, so a value import of bench.ts from here would wait on it forever (exit code 13).
 import type { Figure, FigureProvider } from './figure.ts';
@@ -36,14 +39,24 @@ interface Engine {
   how: string;
 }
 
-/** Bundles main/sim/engine.ts with esbuild into `dir` and imports it; the tsx import if that fails. */
+/** Builds main/sim/engine.ts with Vite as the app's main process is built, into `dir`, and imports it; the tsx import if that fails. */
 async function loadEngine(dir: string): Promise<Engine> {
-  const entry = fileURLToPath(new URL('../main/sim/engine.ts', import.meta.url));
-  const outfile = join(dir, 'engine.mjs');
+  const root = fileURLToPath(new URL('..', import.meta.url));
   try {
-    const { build } = await import('esbuild');
-    await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', outfile, logLevel: 'silent', plugins: [syncTwinsEsbuildPlugin()] });
-    const mod = (await import(pathToFileURL(outfile).href)) as { runScenario: RunScenario };
+    const { build } = await import('vite');
+    await build({
+      configFile: false,
+      root,
+      logLevel: 'silent',
+      plugins: [syncTwinsVitePlugin()],
+      build: {
+        ssr: join(root, 'main/sim/engine.ts'),
+        outDir: dir,
+        emptyOutDir: true,
+        rollupOptions: { output: { ...MAIN_OUTPUT_OPTIONS, entryFileNames: 'engine.mjs' } },
+      },
+    });
+    const mod = (await import(pathToFileURL(join(dir, 'engine.mjs')).href)) as { runScenario: RunScenario };
     return { runScenario: mod.runScenario, how: 'bundled' };
   } catch (err) {
     const mod = await import('../main/sim/engine.ts');

@@ -21,7 +21,6 @@
 // (its finally/catch would run where the generator version never resumes). A function whose doc
 // comment says `@noSyncTwin` is left alone.
 import ts from 'typescript';
-import { readFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isSyncTwinSource } from './sync_twins_scope.mjs';
@@ -156,19 +155,6 @@ export function syncTwinsVitePlugin() {
       if (!isSyncTwinSource(file)) return null;
       const out = addSyncTwins(code, file);
       return out === code ? null : { code: out, map: null };
-    },
-  };
-}
-
-/** The transform as an esbuild plugin (the bench bundles the engine with esbuild). */
-export function syncTwinsEsbuildPlugin() {
-  return {
-    name: 'septwb-sync-twins',
-    setup(build) {
-      build.onLoad({ filter: /[\\/]main[\\/]sim[\\/].*\.ts$/ }, (args) => {
-        if (!isSyncTwinSource(args.path)) return undefined;
-        return { contents: addSyncTwins(readFileSync(args.path, 'utf8'), args.path), loader: 'ts' };
-      });
     },
   };
 }
