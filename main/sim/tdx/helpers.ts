@@ -220,10 +220,14 @@ export { TDX_LOCK_SHARED };
  * child S-EPT page's 4K entry.
  */
 export function sept_entry_target_pamt(td: Td, page: SeptPage, idx: number): PamtEntry {
-  const leaf = sept_state_is_leaf(page.state[idx]);
-  const e = pamt_get(td.pamt, page.target[idx], leaf ? page.level : 0);
+  const e = pamt_get(td.pamt, page.target[idx], sept_entry_target_size(page, idx));
   assert(e !== undefined, () => `sept_entry_target_pamt: no PAMT entry for pfn ${page.target[idx]}`);
   return e;
+}
+
+/** The PAMT page size of what an S-EPT entry points at: its own level for a leaf, 4K for a table. */
+export function sept_entry_target_size(page: SeptPage, idx: number): number {
+  return sept_state_is_leaf(page.state[idx]) ? page.level : 0;
 }
 
 /** The state RANGE.BLOCK moves an entry to (sept_block). */

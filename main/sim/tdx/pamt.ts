@@ -40,13 +40,30 @@ function index2m(pfn: number): number {
 /** 1 / PAGES_PER_SIZE[size] (int_rem.ts: a multiply for the division). */
 export const PAGES_PER_SIZE_INV = reciprocals(PAGES_PER_SIZE);
 
+/**
+ * One PAMT entry. Immutable: a change replaces the entry (pamt_set_bepoch), so that entries with
+ * the same contents can be one object. Every AUG assigns a page, and a quarter million entries
+ * each its own object were a tenth of a 1 GiB fault run's time in allocation and garbage
+ * collection, the objects surviving to the old generation.
+ */
 export interface PamtEntry {
   /** Page type (PT_*); never PT_NDA, which is represented by absence. */
-  pt: number;
+  readonly pt: number;
   /** Owner: the TDR's pfn (the module stores the TDR PA). */
-  owner: number;
+  readonly owner: number;
   /** TD_EPOCH when an entry pointing at this page was last blocked (RANGE.BLOCK). */
-  bepoch: number;
+  readonly bepoch: number;
+}
+
+/** The entry pamtEntry() made last with BEPOCH 0: the next one is usually the same. */
+let lastFreshEntry: PamtEntry = Object.freeze({ pt: PT_NDA, owner: -1, bepoch: 0 });
+
+/** An entry with these contents; frozen, and shared when BEPOCH is 0 (a page never blocked). */
+function pamtEntry(pt: number, owner: number, bepoch: number): PamtEntry {
+  if (bepoch === 0 && lastFreshEntry.pt === pt && lastFreshEntry.owner === owner) return lastFreshEntry;
+  const e = Object.freeze({ pt, owner, bepoch });
+  if (bepoch === 0) lastFreshEntry = e;
+  return e;
 }
 
 
@@ -67,7 +84,7 @@ export function newPamt(): Pamt {
 export function pamtClone(p: Pamt): Pamt {
   const c = newPamt();
   for (let size = 0; size < 3; size++) {
-    for (const [pfn, e] of p.bySize[size]) c.bySize[size].set(pfn, { pt: e.pt, owner: e.owner, bepoch: e.bepoch });
+    for (const [pfn, e] of p.bySize[size]) c.bySize[size].set(pfn, e);
   }
   for (const [k, n] of p.count4kIn2m) c.count4kIn2m.set(k, n);
   return c;
@@ -125,13 +142,20 @@ export function pamt_assign(p: Pamt, pfn: number, size: number, pt: number, owne
   assert(pt !== PT_NDA, 'pamt_assign: PT_NDA');
   const entries = p.bySize[size];
   const sizeBefore = entries.size;
-  entries.set(pfn, { pt, owner, bepoch: 0 });
+  entries.set(pfn, pamtEntry(pt, owner, 0));
   // The entry was free: the set added one (checked after, to look the pfn up once).
   assert(entries.size === sizeBefore + 1, () => `pamt_assign: pfn ${pfn} size ${size} already assigned`);
   if (size === PT_4KB) {
     const k = index2m(pfn);
     p.count4kIn2m.set(k, (p.count4kIn2m.get(k) ?? 0) + 1);
   }
+}
+
+/** Records in the entry of the page of `size` at `pfn` the TD epoch it was blocked in (RANGE.BLOCK). */
+export function pamt_set_bepoch(p: Pamt, pfn: number, size: number, bepoch: number): void {
+  const e = p.bySize[size].get(pfn);
+  assert(e !== undefined, () => `pamt_set_bepoch: pfn ${pfn} size ${size} not assigned`);
+  p.bySize[size].set(pfn, pamtEntry(e.pt, e.owner, bepoch));
 }
 
 /** Frees a page (back to PT_NDA). */

@@ -21,6 +21,16 @@ const CASES: LeafCase[] = [
     },
   },
   {
+    // Entries with the same contents are one object (pamt.ts): the stamp must replace it, not change it.
+    name: 'BEPOCH stamped on the blocked page only, not on its neighbour of the same type and owner',
+    setup: (f) => { mapped(f, G, 0); mapped(f, G + 1, 0); tdh_mem_track(f.td); },
+    call: (f) => tdh_mem_range_block(f.td, rcx(G, 0)), want: 'TDX_SUCCESS',
+    check: (f) => {
+      expect(f.td.pamt.bySize[0].get(sept_lookup(f.td, G, 1)!.pfn)?.bepoch).toBe(2);
+      expect(f.td.pamt.bySize[0].get(sept_lookup(f.td, G + 1, 1)!.pfn)?.bepoch).toBe(0);
+    },
+  },
+  {
     name: 'PENDING 2M -> PENDING_BLOCKED; BEPOCH on the 2M PAMT entry',
     setup: (f) => { finalize(f); aug(f, G, 1); },
     call: (f) => tdh_mem_range_block(f.td, rcx(G, 1)), want: 'TDX_SUCCESS',

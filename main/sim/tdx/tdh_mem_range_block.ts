@@ -17,8 +17,9 @@ import {
 } from '../../../shared/tdx_status.ts';
 import {
   TDX_LOCK_SHARED, lock_sept_check_and_walk, newLeafLocks, release_leaf_locks, seamcall_prologue, sept_error,
-  sept_entry_target_pamt, sept_state_blocked, type LeafLocks,
+  sept_entry_target_size, sept_state_blocked, type LeafLocks,
 } from './helpers.ts';
+import { pamt_set_bepoch } from './pamt.ts';
 import { TDH_MEM_RANGE_BLOCK_LEAF } from './seamcall_leaves.ts';
 import { sept_state_is_seamcall_leaf_allowed } from './sept_state_lookup.ts';
 import { seamcallResult, sept_entry_write, td_max_level, type SeamcallResult, type Td } from './td.ts';
@@ -49,6 +50,6 @@ function range_block_locked(td: Td, rcx: number, locks: LeafLocks): SeamcallResu
 
   // ALL_CHECKS_PASSED: the function is guaranteed to succeed
   sept_entry_write(td, page, idx, sept_state_blocked(state), page.target[idx], page.child[idx]);
-  sept_entry_target_pamt(td, page, idx).bepoch = td.tdEpoch;
+  pamt_set_bepoch(td.pamt, page.target[idx], sept_entry_target_size(page, idx), td.tdEpoch);
   return seamcallResult(TDX_SUCCESS);
 }
