@@ -8,11 +8,11 @@
 // electron-vite builds it. Under tsx every imported binding is a getter, which makes the same
 // code several times slower; bundled with Vite's default options every top-level const becomes a
 // var, about a sixth slower. So the engine is built here with Vite's JS API into a temporary
-// directory and imported from there;
-// if that fails the unbundled import is measured instead and the figure's name says so. The
-// machine may be shared and noisy: each figure is the best of RUNS runs, wall-clock. With the
-// checker on, the baseline column is the same engine on its generators (stretches in place off),
-// its runs taken in turn with the figure's.
+// directory and imported from there; if that fails the unbundled import is measured instead and
+// the figure's name says so. The machine may be shared and noisy: each figure is the best of RUNS
+// runs, wall-clock, after a warm-up run of every design. With the checker on, the baseline column
+// is the same engine on its generators (stretches in place off), its runs taken in turn with the
+// figure's.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -130,6 +130,13 @@ export const figures: FigureProvider = async () => {
     const scenario = loadScenario();
     const faults = faultsOf(scenario);
     const out: Figure[] = [];
+    // One untimed run of each design, each way, first: the designs share most of the engine, so
+    // without it the first design measured would carry the whole engine's compilation in its
+    // runs, and the others would not.
+    for (const design of DESIGNS_MEASURED) {
+      timedRun(engine, scenario, design, true, faults);
+      timedRun(engine, scenario, design, true, faults, false);
+    }
     for (const checker of [true, false]) {
       for (const design of DESIGNS_MEASURED) {
         const name = `engine ${design}: 4K private faults, checker ${checker ? 'on' : 'off (reference)'} (${engine.how}, best of ${RUNS})`;
