@@ -145,7 +145,7 @@ function collectHookArrows(sf, node, out) {
   ts.forEachChild(node, (child) => collectHookArrows(sf, child, out));
 }
 
-/** The transform as a Vite plugin (electron-vite's main build, vitest): before TypeScript is stripped. */
+/** The transform as a Vite plugin (electron-vite's main build, vitest, the engine bench): before TypeScript is stripped. */
 export function syncTwinsVitePlugin() {
   return {
     name: 'septwb-sync-twins',
