@@ -178,7 +178,11 @@ export class EventSink {
   deepThreads = 0;
   /** Per thread: the scenario operation ordinal its events belong to. */
   readonly #threadOp: number[] = [];
-  #h = 0x811c9dc5;
+  /**
+   * The hash lane, an int32 from the start (the FNV offset basis | 0, the same lane): a field
+   * whose first value is not a small integer is stored as a boxed double for good.
+   */
+  #h = 0x811c9dc5 | 0;
   readonly #serial = ++sinksMade;
 
   constructor(options: EventSinkOptions = {}) {
