@@ -133,7 +133,7 @@ class Scheduler implements StepGate {
   #current = -1;
   /** The step boundary already ran in place and chose this thread next (-1: the run is over). */
   #nextChosenInPlace: number | null = null;
-  /** The step count when the current stretch in place began (-1: none), and the steps of those that ended. */
+  /** The step count when the current stretch in place began (-1: none). */
   #stretchStartStep = -1;
   /**
    * Steps chosen inside the current stretch and not yet in the schedule: all are the lone
@@ -141,6 +141,7 @@ class Scheduler implements StepGate {
    * a one-vCPU run).
    */
   #stretchUnrecorded = 0;
+  /** Steps run in the stretches that ended (SchedResult.stepsInStretches). */
   #stepsInStretches = 0;
   #result: SchedResult | null = null;
 
